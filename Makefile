@@ -1,0 +1,60 @@
+# The Hessian-along-SGD companion. Everything runs inside .venv, created on first use.
+#   make reproduce FIG=4 [PROFILE=default] [PARAMS="lr=0.05 epochs=12"]
+#   make test          # whole suite, every chapter notebook at the smoke profile
+#   make book          # execute the chapters with Papermill, render the Jupyter Book
+#   make bench         # performance figures
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PROFILE ?= default
+FIG ?=
+PARAMS ?=
+# The offline data mirror, when there is one beside the checkout; users with internet
+# need nothing (the loaders download), others point COMPANION_MIRROR at their copy.
+COMPANION_MIRROR ?= $(firstword $(wildcard $(CURDIR)/../shared/data))
+export COMPANION_MIRROR
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help setup reproduce test test-slow book bench list clean-results
+
+help:
+	@sed -n '2,6p' Makefile
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	@touch $@
+
+setup: $(VENV)/.installed
+
+list: setup
+	@$(PY) -m companion.reproduce list
+
+reproduce: setup
+	@if [ -z "$(FIG)" ]; then echo "usage: make reproduce FIG=<id> [PROFILE=smoke|default|paper] [PARAMS=\"name=value ...\"]"; \
+	  $(PY) -m companion.reproduce list; exit 2; fi
+	$(PY) -m companion.reproduce fig "$(FIG)" --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)")
+
+test: setup
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow
+
+CHAPTERS := $(basename $(notdir $(wildcard notebooks/*.py)))
+
+book: setup
+	@for chapter in $(CHAPTERS); do \
+	  $(PY) -m companion.reproduce chapter $$chapter --profile "$(PROFILE)" --out book/$$chapter.ipynb $(foreach p,$(PARAMS),--param "$(p)") || exit 1; \
+	done
+	$(VENV)/bin/jupyter-book build . --quiet
+	@echo "book: $(CURDIR)/_build/html/index.html"
+
+bench: setup
+	$(PY) -m companion.bench
+
+clean-results:
+	rm -rf data/results _build book/*.ipynb

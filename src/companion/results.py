@@ -1,0 +1,149 @@
+"""Results cache: every run is stored on disk under a key that hashes its full
+parameters, written atomically, together with its provenance.
+
+Layout (showyourwork-style: what is generated lives under the ignored ``data/``)::
+
+    data/cache/runs/<model>-<key>/result.json      # history + provenance
+    data/cache/runs/<model>-<key>/checkpoint.pt    # while a run is in progress
+    data/paper/runs/<model>-<key>/result.json      # committed paper-profile results (GPU)
+
+``load`` looks in the cache first, then in the committed paper results, so the
+book can show paper-profile figures on a machine without a GPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from . import __version__
+from .config import RunConfig
+from .data import data_dir
+
+SCHEMA_VERSION = 1  # bump when the meaning of stored numbers changes
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def data_root() -> Path:
+    """The project's ignored data folder (``COMPANION_DATA`` overrides it)."""
+    return data_dir()
+
+
+def run_key(config: RunConfig) -> str:
+    """A short hash of everything that determines the run's numbers."""
+    identity = {"schema": SCHEMA_VERSION, **config.identity()}
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, json.dumps(obj, indent=1, sort_keys=True).encode())
+
+
+def atomic_torch_save(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultsCache:
+    """Stores run results keyed by :func:`run_key`."""
+
+    def __init__(self, root: Optional[Path] = None, read_only_roots: Optional[list] = None):
+        self.root = Path(root) if root is not None else data_root() / "cache" / "runs"
+        if read_only_roots is None:
+            read_only_roots = [REPO_ROOT / "data" / "paper" / "runs"]
+        self.read_only_roots = [Path(r) for r in read_only_roots]
+
+    def run_dir(self, config: RunConfig) -> Path:
+        return self.root / f"{config.model}-{run_key(config)}"
+
+    def checkpoint_path(self, config: RunConfig) -> Path:
+        return self.run_dir(config) / "checkpoint.pt"
+
+    def load(self, config: RunConfig) -> Optional[dict]:
+        """The stored result of this exact configuration, or None."""
+        name = f"{config.model}-{run_key(config)}"
+        for root in [self.root, *self.read_only_roots]:
+            path = root / name / "result.json"
+            if path.exists():
+                with open(path) as handle:
+                    return json.load(handle)
+        return None
+
+    def save(self, config: RunConfig, result: dict) -> Path:
+        path = self.run_dir(config) / "result.json"
+        atomic_write_json(path, result)
+        return path
+
+
+def provenance(config: RunConfig, device: torch.device, wall_time_s: float) -> dict:
+    """Where a result came from: parameters, seed, commit, device, versions, wall time."""
+    import numpy
+
+    return {
+        "parameters": config.identity(),
+        "seed": config.seed,
+        "key": run_key(config),
+        "commit": git_commit(),
+        "device": describe_device(device),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": numpy.__version__,
+            "companion": __version__,
+        },
+        "wall_time_s": round(wall_time_s, 2),
+    }
+
+
+def git_commit() -> str:
+    """The repository's commit (with '+dirty' when the tree has changes), or 'unknown'."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO_ROOT, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if not commit:
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def describe_device(device: torch.device) -> str:
+    """A human-readable name of the hardware, e.g. 'NVIDIA H100 80GB HBM3' or 'CPU (2 threads)'."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    return f"CPU {cpu} ({torch.get_num_threads()} threads)"

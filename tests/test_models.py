@@ -1,0 +1,93 @@
+"""Tests for companion.models: parameter counts, shapes, init, registry."""
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+from companion.models import (MODELS, LSTMLanguageModel, ResNet32, SimpleCNN, build_model,
+                              count_parameters, loss_fn_for)
+
+
+def _images(n=32, seed=0):
+    return torch.randn(n, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+
+
+def test_simplecnn_exact_parameter_count():
+    assert count_parameters(SimpleCNN()) == 591_274
+    assert count_parameters(build_model("simplecnn")) == 591_274
+
+
+def test_simplecnn_width_and_shape():
+    small = SimpleCNN(width=0.25)
+    assert count_parameters(small) < 591_274 / 8
+    assert SimpleCNN(width=0.001)(_images(2)).shape == (2, 10)
+    assert small(_images(4)).shape == (4, 10)
+
+
+def test_resnet32_structure_without_bn():
+    torch.manual_seed(0)
+    m = ResNet32()
+    assert count_parameters(m) == 463_018
+    assert not any(isinstance(x, nn.BatchNorm2d) for x in m.modules())
+    convs = [x for x in m.modules() if isinstance(x, nn.Conv2d)]
+    assert len(convs) == 31 and all(c.bias is not None for c in convs)
+    assert all((c.bias == 0).all() for c in convs)
+    he = math.sqrt(2 / (64 * 9))
+    last = m.blocks[-1].conv2.weight.std().item()
+    first = m.blocks[-1].conv1.weight.std().item()
+    assert last == pytest.approx(he / math.sqrt(15), rel=0.1)
+    assert first == pytest.approx(he, rel=0.1)
+
+
+def test_resnet32_with_bn():
+    m = build_model("resnet32", batch_norm=True)
+    assert sum(isinstance(x, nn.BatchNorm2d) for x in m.modules()) == 31
+    assert all(c.bias is None for c in m.modules() if isinstance(c, nn.Conv2d))
+    assert m(_images(8)).shape == (8, 10)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_resnet32_stable_at_init(batch_norm):
+    torch.manual_seed(0)
+    m = ResNet32(batch_norm=batch_norm)
+    logits = m(_images(32))
+    assert logits.shape == (32, 10) and torch.isfinite(logits).all()
+    assert 0.02 < logits.std().item() < 5.0
+    loss = loss_fn_for("resnet32")(logits, torch.zeros(32, dtype=torch.long))
+    assert 1.0 < loss.item() < 5.0
+
+
+def test_resnet32_width_option():
+    m = ResNet32(width=0.5)
+    assert m(_images(2)).shape == (2, 10)
+    assert count_parameters(m) < count_parameters(ResNet32()) / 3
+
+
+def test_lstm_shapes_init_and_loss():
+    torch.manual_seed(0)
+    m = build_model("lstm", vocab_size=50)
+    assert all(p.abs().max() <= 0.1 for p in m.parameters())
+    ids = torch.randint(0, 50, (3, 7))
+    logits = m(ids)
+    assert logits.shape == (3, 7, 50)
+    loss = loss_fn_for("lstm")(logits, ids)
+    assert loss.ndim == 0 and abs(loss.item() - math.log(50)) < 0.5
+    m.eval()
+    assert torch.equal(m(ids), m(ids))  # zero initial state, eval mode deterministic
+
+
+def test_lstm_small_config_parameter_count():
+    # Zaremba et al. 2014 small model on the 10k-word PTB vocabulary.
+    m = LSTMLanguageModel(10_000)
+    assert count_parameters(m) == 10_000 * 200 + 2 * (4 * 200 * 400 + 8 * 200) + 200 * 10_000 + 10_000
+    assert m.lstm.dropout == 0.1 and m.drop.p == 0.1
+
+
+def test_registry_errors():
+    assert set(MODELS) == {"simplecnn", "resnet32", "lstm"}
+    with pytest.raises(ValueError, match="resnet32"):
+        build_model("vgg11")
+    with pytest.raises(ValueError, match="simplecnn"):
+        loss_fn_for("mlp")

@@ -1,0 +1,47 @@
+import pytest
+
+from companion import registry
+from companion.config import ParameterError
+
+
+def test_every_figure_resolves_at_every_profile():
+    for fig_id in registry.FIGURES:
+        for profile in registry.PROFILES:
+            runs = registry.resolve(fig_id, profile)
+            assert runs and len({label for label, _ in runs}) == len(runs)
+
+
+def test_paper_profile_is_the_paper_settings():
+    (label, config), = registry.resolve("1", "paper")
+    assert (config.lr, config.top_k, config.width, config.model) == (0.005, 30, 1.0, "simplecnn")
+    fig3 = dict(registry.resolve("3", "paper"))
+    assert {c.lr for c in fig3.values()} == {0.01, 0.05}
+    assert all(c.optimizer == "gd" and c.n_train == 2560 for c in fig3.values())
+
+
+def test_unknown_figure_and_profile_list_valid_ones():
+    with pytest.raises(registry.UnknownFigureError, match=r"valid ids: \['1', '2', '3', '4'\]"):
+        registry.get_figure("99")
+    with pytest.raises(registry.UnknownFigureError, match="valid profiles"):
+        registry.resolve("4", "huge")
+
+
+def test_overrides_apply_but_never_replace_the_sweep_axis():
+    runs = dict(registry.resolve("4", "smoke", {"lr": 0.02, "epochs": 3}))
+    lr_sweep = sorted(c.lr for label, c in runs.items() if label.startswith("simplecnn/lr="))
+    assert lr_sweep == [0.001, 0.01, 0.1]
+    bs_runs = [c for label, c in runs.items() if label.startswith("simplecnn/S=")]
+    assert {c.lr for c in bs_runs} == {0.02} and {c.epochs for c in runs.values()} == {3}
+
+
+def test_model_override_relabels_and_grids_replace_sweeps():
+    runs = dict(registry.resolve("4", "smoke", {"model": "resnet32"}, {"lr": [0.2, 0.4]}))
+    assert all(label.startswith("resnet32/") for label in runs)
+    assert sorted(c.lr for l, c in runs.items() if "/lr=" in l) == [0.2, 0.4]
+
+
+def test_bad_override_fails_before_training():
+    with pytest.raises(ParameterError, match="lr must be a positive number"):
+        registry.resolve("1", "smoke", {"lr": -1})
+    with pytest.raises(ParameterError, match="unknown model"):
+        registry.resolve("1", "smoke", {"model": "transformer"})
