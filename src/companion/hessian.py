@@ -17,9 +17,15 @@ parameters with ``requires_grad=True`` count, flattened in ``named_parameters()`
 Each product costs one Hessian-vector product per batch (Pearlmutter's trick) with
 :mod:`torch.func`: forward-over-reverse ``jvp(grad(f))`` by default, falling back
 to reverse-over-reverse ``vjp(grad(f))`` if forward-mode AD is not implemented for
-some layer.  Products are deterministic: the RNG is forked and re-seeded with
-``seed + batch_index`` before each batch, so dropout masks are identical across
-products (the same function is differentiated every time).  BatchNorm must be
+some layer (e.g. nn.LSTM with cuDNN disabled on CUDA).  Set ``op.hvp_mode =
+"double-backward"`` for plain ``torch.autograd`` double backward: same numbers, less
+Python overhead per batch (faster with many small batches on a GPU).
+
+Products are deterministic: the RNG is forked and re-seeded with ``seed +
+batch_index`` before each batch, so dropout masks are identical across products
+(the same function is differentiated every time), and on CUDA cuDNN runs in
+deterministic mode (disabled for models with RNNs, whose cuDNN kernels are not
+twice differentiable); repeated products are bit-identical.  BatchNorm must be
 chosen explicitly: ``bn_mode="train"`` (batch statistics, as SGD sees them; running
 statistics are neither used nor updated) or ``"eval"`` (running statistics).
 Products never change the model's parameters, buffers or train/eval flags.
@@ -120,7 +126,9 @@ class HessianOperator:
         self.num_data = int(total)
         self._has_rnn = any(isinstance(m, nn.RNNBase) for m in model.modules())
         self._grad_fn = grad(self._batch_loss)
-        self.hvp_mode = FORWARD_OVER_REVERSE
+        # RNN kernels lack forward-mode AD (cuDNN-less CUDA LSTM; CPU float32 mkldnn LSTM):
+        # start in reverse-over-reverse instead of failing once per operator.
+        self.hvp_mode = REVERSE_OVER_REVERSE if self._has_rnn else FORWARD_OVER_REVERSE
         self._mode_confirmed = False
         self.num_matvecs = 0
 

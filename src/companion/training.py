@@ -49,12 +49,17 @@ class Task:
 
 
 def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """'auto' → CUDA when available. On CUDA, TF32 is switched off: Hessian-vector products
+    and Lanczos need true float32 (TF32 convolutions err by ~1e-3 relative)."""
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device='cuda' was asked for but no CUDA device is available; "
                            "use device='auto' or 'cpu'")
-    return torch.device(name)
+    device = torch.device("cuda" if name == "auto" and torch.cuda.is_available() else
+                          "cpu" if name == "auto" else name)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return device
 
 
 # ----------------------------------------------------------------------------- tasks
