@@ -262,6 +262,12 @@ def main(argv: Optional[list] = None) -> int:
         p.add_argument("--profile", default="default")
         p.add_argument("--param", action="append", default=[],
                        help="name=value, e.g. lr=0.05, model=resnet32, lr_grid=0.01,0.1")
+    comp = sub.add_parser("compute", help="train (or resume) a figure's runs, no notebook")
+    comp.add_argument("figure")
+    comp.add_argument("--profile", default="default")
+    comp.add_argument("--param", action="append", default=[])
+    comp.add_argument("--budget-s", type=float, default=None,
+                      help="stop (resumably) after the first epoch past this many seconds")
     sub.add_parser("list", help="list figure ids and profiles")
     args = parser.parse_args(argv)
     try:
@@ -278,6 +284,8 @@ def _dispatch(args) -> int:
         print(f"profiles: {', '.join(registry.PROFILES)}")
         return 0
     params, grids = _split_params(_parse_params(args.param))
+    if args.command == "compute":
+        return _compute(args, params, grids)
     if args.command == "fig":
         figure = registry.get_figure(args.figure)
         plan = Plan(figure.id, args.profile, params, grids)  # validates before anything runs
@@ -302,6 +310,26 @@ def _dispatch(args) -> int:
                       **{f"{k}_grid": v for k, v in grids.items()}})
     print(f"executed {args.chapter} at profile '{args.profile}' → {args.out}")
     return 0
+
+
+def _compute(args, params: dict, grids: dict) -> int:
+    """Train a figure's runs (e.g. the paper profile on a GPU) under a time budget."""
+    plan = Plan(args.figure, args.profile, params, grids)
+    deadline = time.monotonic() + args.budget_s if args.budget_s else None
+    unfinished = 0
+    for label, config in plan.runs[plan.figure_ids[0]]:
+        if deadline is not None and time.monotonic() > deadline:
+            unfinished += 1
+            continue
+        result = training.train(config, plan.cache, progress=False, deadline=deadline)
+        done = not result.get("interrupted")
+        unfinished += not done
+        last = [r for r in result["history"] if "eigenvalues" in r][-1]
+        print(f"{label}: {'done' if done else 'interrupted'} at epoch {last['epoch']:g}, "
+              f"λ1={last['eigenvalues'][0]:.4g}, train acc {last['train_acc']:.3f} → "
+              f"{plan.cache.run_dir(config)}", flush=True)
+    print(f"{unfinished} run(s) unfinished" if unfinished else "all runs finished")
+    return 0 if not unfinished else 3
 
 
 def _claims_summary(path: Path) -> str:

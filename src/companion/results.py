@@ -127,7 +127,11 @@ def provenance(config: RunConfig, device: torch.device, wall_time_s: float) -> d
 
 
 def git_commit() -> str:
-    """The repository's commit (with '+dirty' when the tree has changes), or 'unknown'."""
+    """The repository's commit (with '+dirty' when the tree has changes), or 'unknown'.
+
+    ``COMPANION_COMMIT`` supplies it where the checkout has no ``.git`` (a copied tree)."""
+    if os.environ.get("COMPANION_COMMIT"):
+        return os.environ["COMPANION_COMMIT"]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
                                 text=True, timeout=10).stdout.strip()

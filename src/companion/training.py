@@ -199,11 +199,12 @@ def measure(model: nn.Module, task: Task, config: RunConfig, step: int, epoch: f
 
 # ----------------------------------------------------------------------------- training
 def train(config: RunConfig, cache: Optional[ResultsCache] = None, progress: bool = True,
-          stop_after_epochs: Optional[int] = None) -> dict:
+          stop_after_epochs: Optional[int] = None, deadline: Optional[float] = None) -> dict:
     """Run ``config`` (or load its cached result, or resume its checkpoint).
 
-    ``stop_after_epochs`` stops after that many epochs *of this call* without storing a
-    final result, as an interruption would (used to test resuming).
+    ``stop_after_epochs`` stops after that many epochs *of this call*, and ``deadline``
+    (a ``time.monotonic()`` value) after the first epoch that ends past it, without storing
+    a final result, as an interruption would: the checkpoint lets a later call resume.
     """
     validate(config)
     cache = cache or ResultsCache()
@@ -242,7 +243,8 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None, progress: boo
         _save_checkpoint(checkpoint, model, optimizer, gen, state)
         _update_progress(bar, state)
         epochs_this_call += 1
-        if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
+        out_of_time = deadline is not None and time.monotonic() > deadline
+        if out_of_time or (stop_after_epochs is not None and epochs_this_call >= stop_after_epochs):
             if bar is not None:
                 bar.close()
             return {"interrupted": True, "history": state["history"]}
