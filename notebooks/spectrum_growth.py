@@ -58,17 +58,23 @@ seed = None
 device = None
 lr_grid = None          # e.g. "0.001,0.01,0.1": replaces the η sweep of Fig. 4
 batch_size_grid = None  # e.g. "1024,128,8": replaces the S sweep of Fig. 4
+progress = False        # progress bars (interactive use); off in executed notebooks
 
-# %%
+# %% tags=["hide-input"]
+import warnings
+
 from IPython.display import Markdown, display
 
 from companion.reproduce import Plan
+
+warnings.filterwarnings("ignore", category=FutureWarning)  # torch's own deprecation notices
 
 overrides = dict(model=model, lr=lr, batch_size=batch_size, epochs=epochs, width=width,
                  momentum=momentum, weight_decay=weight_decay, top_k=top_k, n_train=n_train,
                  seed=seed, device=device)
 plan = Plan(figures, profile, overrides, {"lr": lr_grid, "batch_size": batch_size_grid},
-            output_dir or None, chapter="spectrum_growth")  # validates every run before training
+            output_dir or None, chapter="spectrum_growth",
+            progress=progress)  # validates every run before any training
 display(Markdown(plan.describe_markdown()))
 
 

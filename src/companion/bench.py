@@ -169,7 +169,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m companion.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=512, help="images for HVP vs gradient")
-    parser.add_argument("--eig-images", type=int, default=128, help="images for the eigensolvers")
+    parser.add_argument("--eig-images", type=int, default=64, help="images for the eigensolvers")
     parser.add_argument("--train-images", type=int, default=2560)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", help="also write the numbers to this file")

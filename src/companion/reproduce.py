@@ -129,7 +129,7 @@ class Plan:
         self.overrides = {k: v for k, v in dict(overrides or {}).items() if v is not None}
         self.grids = {k: parse_grid(v) for k, v in dict(grids or {}).items() if parse_grid(v)}
         self.output_dir = Path(output_dir) if output_dir else results_root(profile)
-        self.progress = progress
+        self.progress = str(progress).strip().lower() not in ("false", "0", "no", "none", "")
         self.cache = ResultsCache()
         # Validate every run of every selected figure now, before any training.
         self.runs = {fid: registry.resolve(fid, profile, self.overrides, self.grids)
