@@ -106,8 +106,7 @@ _register(Figure(
              "eigenvalues of the Hessian for a SimpleCNN model during training (with η = 0.005, "
              "note that η is close to 1/λ_max)."),
     # The paper does not say how often it evaluated the spectrum; every 2 epochs here.
-    runs=(RunSpec("simplecnn/lr=0.005", SIMPLECNN.with_overrides(lr=0.005, top_k=30,
-                                                                 track_every=2)),),
+    runs=(RunSpec("simplecnn", SIMPLECNN.with_overrides(lr=0.005, top_k=30, track_every=2)),),
     profiles={"smoke": SMOKE, "paper": {},
               "default": {"simplecnn": {**DEFAULT["simplecnn"], "top_k": 10, "epochs": 24,
                                         "track_every": 2, "n_hessian": 128,
