@@ -66,7 +66,7 @@ def hvp_over_gradient(device: torch.device, n_images: int = 512) -> dict:
 def eigensolvers(device: torch.device, n_images: int = 128, k: int = 10) -> dict:
     """Top-k of a SimpleCNN Hessian after a few SGD steps, three ways."""
     from curvlinops import HessianLinearOperator
-    from scipy.sparse.linalg import eigsh
+    from scipy.sparse.linalg import LinearOperator, eigsh
 
     torch.manual_seed(0)
     model = build_model("simplecnn").to(device)
@@ -86,8 +86,6 @@ def eigensolvers(device: torch.device, n_images: int = 128, k: int = 10) -> dict
     def counted(v):
         counter["n"] += 1
         return reference @ v
-
-    from scipy.sparse.linalg import LinearOperator
     scipy_op = LinearOperator(reference.shape, matvec=counted, dtype=reference.dtype)
     start = time.perf_counter()
     ref_vals = np.sort(eigsh(scipy_op, k=k, which="LA", tol=1e-6)[0])[::-1]

@@ -159,7 +159,7 @@ class Plan:
                 for label, config in self.runs[fig_id]}
         hardware = ", ".join(sorted({r["provenance"]["device"] for _, r in runs.values()}))
         compute = sum(r["provenance"]["wall_time_s"] for _, r in runs.values())
-        commits = sorted({r["provenance"]["commit"][:12] for _, r in runs.values()})
+        commits = sorted({_short_commit(r["provenance"]["commit"]) for _, r in runs.values()})
         footer = (f"Fig. {fig_id} · profile {self.profile} · {hardware} · "
                   f"commit {', '.join(commits)} · companion")
         image = getattr(plotting, figure.plot)(runs, footer=footer)
@@ -172,6 +172,12 @@ class Plan:
         print(f"Fig. {fig_id}: {sum(c.holds for c in claims)}/{len(claims)} claims hold; "
               f"outputs in {out} ({time.perf_counter() - start:.0f} s)")
         return outcome
+
+
+def _short_commit(commit: str) -> str:
+    """'<40 hex>+dirty' → '<12 hex>+dirty' (a run from uncommitted code must say so)."""
+    head, _, rest = commit.partition("+")
+    return head[:12] + (f"+{rest}" if rest else "")
 
 
 def _save_figure(fig, path: Path) -> Path:
@@ -258,16 +264,14 @@ def main(argv: Optional[list] = None) -> int:
     chap = sub.add_parser("chapter", help="execute a whole chapter notebook (for the book)")
     chap.add_argument("chapter")
     chap.add_argument("--out", required=True, type=Path)
-    for p in (fig, chap):
+    comp = sub.add_parser("compute", help="train (or resume) a figure's runs, no notebook")
+    comp.add_argument("figure")
+    comp.add_argument("--budget-s", type=float, default=None,
+                      help="stop (resumably) after the first epoch past this many seconds")
+    for p in (fig, chap, comp):
         p.add_argument("--profile", default="default")
         p.add_argument("--param", action="append", default=[],
                        help="name=value, e.g. lr=0.05, model=resnet32, lr_grid=0.01,0.1")
-    comp = sub.add_parser("compute", help="train (or resume) a figure's runs, no notebook")
-    comp.add_argument("figure")
-    comp.add_argument("--profile", default="default")
-    comp.add_argument("--param", action="append", default=[])
-    comp.add_argument("--budget-s", type=float, default=None,
-                      help="stop (resumably) after the first epoch past this many seconds")
     sub.add_parser("list", help="list figure ids and profiles")
     args = parser.parse_args(argv)
     try:
