@@ -38,3 +38,25 @@ def test_identity_excludes_device_only():
     a, b = RunConfig(device="cpu"), RunConfig(device="auto")
     assert a.identity() == b.identity()
     assert RunConfig(seed=1).identity() != RunConfig(seed=2).identity()
+
+
+def test_probe_options_are_routed_to_their_probe():
+    config = RunConfig().with_overrides(top_k="5", n_eval=64, lanczos_tol=1e-3)
+    assert config.probe("eigen").top_k == 5 and config.probe("metrics").n_eval == 64
+    assert config.with_overrides(**{"eigen.n_hessian": 128}).probe("eigen").n_hessian == 128
+    assert config.identity()["probes"][1] == {"probe": "eigen", "top_k": 5, "n_hessian": 2500,
+                                              "hessian_batch_size": 250, "lanczos_tol": 1e-3,
+                                              "warm_start": True}
+    assert config.flat()["top_k"] == 5
+
+
+def test_unknown_parameter_lists_probe_options_too():
+    with pytest.raises(ParameterError, match=r"unknown parameter 'topk'; valid: \[.*'top_k'"):
+        RunConfig().with_overrides(topk=3)
+
+
+def test_invalid_probe_option_is_named_with_its_probe():
+    with pytest.raises(ParameterError, match="eigen.top_k must be a positive integer"):
+        validate(RunConfig().with_overrides(top_k=0))
+    with pytest.raises(ParameterError, match="probes must be distinct"):
+        validate(RunConfig(probes=RunConfig().probes * 2))

@@ -13,14 +13,30 @@ def test_every_figure_resolves_at_every_profile():
 
 def test_paper_profile_is_the_paper_settings():
     (label, config), = registry.resolve("1", "paper")
-    assert (config.lr, config.top_k, config.width, config.model) == (0.005, 30, 1.0, "simplecnn")
+    assert (config.lr, config.width, config.model) == (0.005, 1.0, "simplecnn")
     fig3 = dict(registry.resolve("3", "paper"))
     assert {c.lr for c in fig3.values()} == {0.01, 0.05}
     assert all(c.optimizer == "gd" and c.n_train == 2560 for c in fig3.values())
+    assert config.probe("eigen").top_k == 30 and config.probe("eigen").n_hessian == 2560
+
+
+def test_a_profile_may_replace_a_sweep_and_says_why():
+    figure = registry.get_figure("3")
+    assert sorted(c.lr for _, c in registry.resolve("3", "default")) == [0.1, 0.2]
+    assert "η = 0.1 and 0.2 instead of 0.01 and 0.05" in figure.shrunk["default"]
+    user = registry.resolve("3", "default", grids={"lr": [0.2]})  # the user's grid wins
+    assert [c.lr for _, c in user] == [0.2]
+
+
+def test_every_figure_has_caption_claims_plot_and_shrunk_text():
+    for fig_id, figure in registry.figures().items():
+        assert figure.caption and figure.claims and callable(figure.plot)
+        assert set(figure.shrunk) >= {"default", "smoke"}, fig_id
+        assert "TBD" not in figure.shrunk["default"], fig_id
 
 
 def test_unknown_figure_and_profile_list_valid_ones():
-    with pytest.raises(registry.UnknownFigureError, match=r"valid ids: \['1', '2', '3', '4'\]"):
+    with pytest.raises(registry.UnknownFigureError, match=r"valid ids: \['1', '2', '3', '4'"):
         registry.get_figure("99")
     with pytest.raises(registry.UnknownFigureError, match="valid profiles"):
         registry.resolve("4", "huge")

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
+from companion import results
 from companion.config import RunConfig
-from companion.results import ResultsCache, atomic_write_json, run_key
+from companion.results import ResultsCache, atomic_write_json, code_version, run_key
 
 
 def test_key_depends_on_every_numeric_parameter():
@@ -11,19 +12,50 @@ def test_key_depends_on_every_numeric_parameter():
     assert run_key(base) == run_key(RunConfig())
     assert run_key(base) != run_key(base.with_overrides(lr=0.05))
     assert run_key(base) != run_key(base.with_overrides(seed=1))
+    assert run_key(base) != run_key(base.with_overrides(top_k=3))  # probe options count
     assert run_key(base) == run_key(base.with_overrides(device="cpu"))
+
+
+def made_by(version):
+    return {"history": [version], "provenance": {"code_version": version}}
 
 
 def test_save_load_and_read_only_roots(tmp_path):
     cache = ResultsCache(tmp_path / "cache", read_only_roots=[tmp_path / "paper"])
     config = RunConfig(lr=0.3)
     assert cache.load(config) is None
-    cache.save(config, {"history": [1]})
-    assert cache.load(config) == {"history": [1]}
+    cache.save(config, made_by(code_version()))
+    assert cache.load(config) == made_by(code_version())
     committed = tmp_path / "paper" / f"{config.model}-{run_key(RunConfig(lr=0.4))}"
     committed.mkdir(parents=True)
-    (committed / "result.json").write_text(json.dumps({"history": [2]}))
-    assert cache.load(RunConfig(lr=0.4)) == {"history": [2]}
+    (committed / "result.json").write_text(json.dumps(made_by(code_version())))
+    assert cache.load(RunConfig(lr=0.4)) == made_by(code_version())
+
+
+def test_results_of_other_code_are_never_served_as_current(tmp_path):
+    cache = ResultsCache(tmp_path / "cache", read_only_roots=[tmp_path / "paper"])
+    config = RunConfig(lr=0.3)
+    cache.save(config, made_by("0ld"))
+    assert cache.load(config) is None  # the writable cache recomputes
+    committed = tmp_path / "paper" / cache.run_dir(config).name
+    committed.mkdir(parents=True)
+    (committed / "result.json").write_text(json.dumps(made_by("0ld")))
+    stale = cache.load(config)  # a committed paper result is shown, marked with its version
+    assert stale["stale"] == {"made_by": "0ld", "current": code_version()}
+    assert cache.load(config, accept_stale=False) is None
+
+
+def test_code_version_hashes_the_numeric_modules(monkeypatch, tmp_path):
+    assert len(code_version()) == 12
+    for name in results.NUMERIC_MODULES:
+        (tmp_path / name).write_bytes((results.PACKAGE / name).read_bytes())
+    monkeypatch.setattr(results, "PACKAGE", tmp_path)
+    monkeypatch.setattr(results, "_CODE_VERSION", None)
+    same = results.code_version()
+    (tmp_path / "training.py").write_text("# changed\n")
+    monkeypatch.setattr(results, "_CODE_VERSION", None)
+    assert results.code_version() != same
+    assert "plotting.py" not in results.NUMERIC_MODULES  # a plot change never recomputes
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):

@@ -10,34 +10,36 @@ from companion.training import train
 
 from conftest import needs_cifar
 
-TINY = RunConfig(model="simplecnn", width=0.125, n_train=128, n_test=64, n_eval=64, epochs=2,
-                 batch_size=32, n_hessian=32, hessian_batch_size=16, top_k=2, lanczos_tol=1e-3,
-                 device="cpu")
+TINY = RunConfig(model="simplecnn", width=0.125, n_train=128, n_test=64, epochs=2, batch_size=32,
+                 device="cpu").with_overrides(n_eval=64, n_hessian=32, hessian_batch_size=16,
+                                              top_k=2, lanczos_tol=1e-3)
 
 
 @needs_cifar
 def test_run_records_curvature_and_provenance_then_loads_from_cache(tmp_path):
     cache = ResultsCache(tmp_path)
-    result = train(TINY, cache, progress=False)
+    result = train(TINY, cache)
     tracked = [r for r in result["history"] if "eigenvalues" in r]
     assert [r["epoch"] for r in tracked] == [0.0, 1.0, 2.0]
+    assert [s for s, _, _ in result["step_log"]] == list(range(1, 9))  # 4 steps per epoch
+    assert all(0.0 <= acc <= 1.0 and loss > 0 for _, loss, acc in result["step_log"])
     for record in tracked:
         assert len(record["eigenvalues"]) == 2 and record["eigenvalues"][0] >= record["eigenvalues"][1]
         assert 0.0 <= record["train_acc"] <= 1.0 and math.isfinite(record["test_loss"])
     prov = result["provenance"]
     assert prov["parameters"]["lr"] == TINY.lr and prov["seed"] == 0
-    assert {"commit", "device", "versions", "wall_time_s", "key"} <= set(prov)
-    assert train(TINY, cache, progress=False) == result  # second call: from the cache
+    assert {"commit", "device", "versions", "wall_time_s", "key", "code_version"} <= set(prov)
+    assert train(TINY, cache) == result  # second call: from the cache
     assert not cache.checkpoint_path(TINY).exists()
 
 
 @needs_cifar
 def test_interrupted_run_resumes_to_the_same_numbers(tmp_path):
-    straight = train(TINY, ResultsCache(tmp_path / "a"), progress=False)
+    straight = train(TINY, ResultsCache(tmp_path / "a"))
     cache = ResultsCache(tmp_path / "b")
-    partial = train(TINY, cache, progress=False, stop_after_epochs=1)
+    partial = train(TINY, cache, stop_after_epochs=1)
     assert partial["interrupted"] and cache.checkpoint_path(TINY).exists()
-    resumed = train(TINY, cache, progress=False)
+    resumed = train(TINY, cache)
     strip = lambda h: [{k: v for k, v in r.items() if k != "hessian_seconds"} for r in h]  # noqa: E731
     assert strip(resumed["history"]) == strip(straight["history"])
 
@@ -45,7 +47,7 @@ def test_interrupted_run_resumes_to_the_same_numbers(tmp_path):
 @needs_cifar
 def test_divergence_is_recorded_not_raised(tmp_path):
     config = TINY.with_overrides(lr=50.0, epochs=3)
-    result = train(config, ResultsCache(tmp_path), progress=False)
+    result = train(config, ResultsCache(tmp_path))
     assert result["diverged_at_step"] is not None
     assert result["history"][-1]["phase"] == "diverged"
 
@@ -54,7 +56,7 @@ def test_divergence_is_recorded_not_raised(tmp_path):
 def test_full_batch_gd_and_resnet(tmp_path):
     config = TINY.with_overrides(model="resnet32", width=0.25, optimizer="gd", augment=False,
                                  weight_decay=0.01)
-    result = train(config, ResultsCache(tmp_path), progress=False)
+    result = train(config, ResultsCache(tmp_path))
     assert result["steps_per_epoch"] == 1 and len(result["history"]) == 3
 
 
@@ -63,7 +65,54 @@ def test_lstm_on_ptb(tmp_path):
     if not os.environ.get("COMPANION_MIRROR"):
         pytest.skip("PTB needs COMPANION_MIRROR offline")
     config = RunConfig(model="lstm", dataset="ptb", width=0.05, n_train=600, n_test=200,
-                       n_eval=100, n_hessian=100, hessian_batch_size=5, bptt=10, batch_size=10,
-                       epochs=1, lr=1.0, augment=False, top_k=2, lanczos_tol=1e-2, device="cpu")
-    result = train(config, ResultsCache(tmp_path), progress=False)
+                       bptt=10, batch_size=10, epochs=1, lr=1.0, augment=False,
+                       device="cpu").with_overrides(n_eval=100, n_hessian=100,
+                                                    hessian_batch_size=5, top_k=2,
+                                                    lanczos_tol=1e-2)
+    result = train(config, ResultsCache(tmp_path))
     assert "valid split" in result["data"] and len(result["history"]) == 2
+
+
+@needs_cifar
+def test_a_killed_run_resumes_to_the_same_numbers(tmp_path):
+    """SIGKILL a training process after its first checkpoint, then run again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = TINY.with_overrides(epochs=4)
+    straight = train(config, ResultsCache(tmp_path / "a"))
+    cache = ResultsCache(tmp_path / "b")
+    code = ("import companion\nfrom companion.training import train\n"
+            "from companion.results import ResultsCache\nfrom companion.config import RunConfig\n"
+            f"import pickle, sys\nconfig = pickle.loads({__import__('pickle').dumps(config)!r})\n"
+            "train(config, ResultsCache(sys.argv[1]), stop_after_epochs=None)\n")
+    process = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "b")])
+    checkpoint = cache.checkpoint_path(config)
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert checkpoint.exists() and cache.load(config) is None, "killed before it finished"
+    resumed = train(config, cache)
+    strip = lambda h: [{k: v for k, v in r.items() if k != "hessian_seconds"} for r in h]  # noqa: E731
+    assert strip(resumed["history"]) == strip(straight["history"])
+    assert resumed["step_log"] == straight["step_log"]
+
+
+@needs_cifar
+def test_checkpoint_from_other_code_is_not_resumed(tmp_path, monkeypatch):
+    import torch
+
+    from companion import training
+
+    cache = ResultsCache(tmp_path)
+    train(TINY, cache, stop_after_epochs=1)
+    path = cache.checkpoint_path(TINY)
+    model = torch.nn.Linear(1, 1)
+    args = (model, torch.optim.SGD(model.parameters(), lr=0.1), torch.Generator())
+    monkeypatch.setattr(training, "code_version", lambda: "other")
+    assert training._restore(path, *args) is None and not path.exists()

@@ -1,4 +1,16 @@
-"""The Hessian-along-SGD companion: data, models, Hessian operators, training with
-curvature tracking, cached results and a figure registry for the book's chapters."""
+"""The Hessian-along-SGD companion: data, models, Hessian operators, one training loop with
+probes, cached results and a figure registry for the book's chapters.
 
-__version__ = "0.1.0"
+Importing the package first sets OpenMP to wait passively (``OMP_WAIT_POLICY=PASSIVE``)
+unless the environment says otherwise: with the default busy-waiting, two torch threads
+on a 2-core machine that has one other busy process spin against each other and a
+Hessian-vector product runs ~9× slower (``make bench`` measures it). The variable is read
+when torch loads its OpenMP runtime, so it only takes effect if ``companion`` is imported
+before ``torch``; the command line, the Makefile and the notebooks make sure of that.
+"""
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+__version__ = "0.2.0"

@@ -1,9 +1,16 @@
-"""Paper claims as functions of a run's data.
+"""Paper claims as functions of a run's data, and the helpers chapters build them from.
 
-Each checker takes ``runs``, a mapping ``label -> (RunConfig, result)`` for one figure,
-and returns a :class:`ClaimOutcome` whose ``evidence`` quotes the numbers it used.
-Nothing here is typed in by hand: whether a claim holds is computed from the
-recorded history, and a claim that does not hold is reported as such.
+A :class:`Claim` checks a figure's runs (``label -> (RunConfig, result)``) and returns a
+:class:`ClaimOutcome` with one of three statuses:
+
+* ``holds``: the data show what the paper says;
+* ``fails``: the data were in the regime the claim is about and show something else;
+* ``not reached``: the runs demonstrably never entered that regime (for example λ1 was
+  still growing when a run ended, so "its peak comes earlier" cannot be decided); the
+  evidence states the rule that says so.
+
+Nothing is typed in by hand: every status is computed from the recorded history, and the
+evidence quotes the numbers and the rule it used.
 """
 
 from __future__ import annotations
@@ -11,24 +18,36 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Callable, Mapping, Optional
 
-GROWTH_FACTOR = 1.5       # "λ1 grows": its peak is at least 1.5× its value at initialization
-ACCURACY_DROP = 0.10      # "accuracy drops sharply": a fall of ≥ 10 points below its running best
+HOLDS, FAILS, NOT_REACHED = "holds", "fails", "not reached"
+STATUSES = (HOLDS, FAILS, NOT_REACHED)
+
+SMOOTH = 3          # λ1 series are smoothed by a centred running mean over this many evaluations
+PEAK_LEVEL = 0.9    # the peak is reached when the smoothed λ1 first gets to 90% of its maximum
+SETTLED = 0.75      # ... and it has stopped growing if that happens in the first 75% of the run
+GROWTH_FACTOR = 1.5  # "λ1 grows": its maximum is at least 1.5× its value at initialization
 
 
 @dataclass(frozen=True)
 class ClaimOutcome:
     claim: str
-    holds: bool
+    status: str
     evidence: str
     figure: str = ""
 
+    @property
+    def holds(self) -> bool:
+        return self.status == HOLDS
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {"claim": self.claim, "holds": self.holds, "status": self.status,
+                "evidence": self.evidence, "figure": self.figure}
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim of the paper and the function that checks it on a figure's runs."""
+    """A claim of the paper and the function that checks it on a figure's runs.
+
+    ``check(runs)`` returns ``(status, evidence)``; a bool status means holds/fails."""
 
     text: str
     check: Callable[[Mapping[str, tuple]], tuple]
@@ -38,136 +57,119 @@ class Claim:
         return self.model is None or any(c.model == self.model for c, _ in runs.values())
 
     def evaluate(self, runs: Mapping[str, tuple], figure: str = "") -> ClaimOutcome:
-        holds, evidence = self.check(runs)
-        return ClaimOutcome(self.text, bool(holds), evidence, figure)
+        status, evidence = self.check(runs)
+        if isinstance(status, bool):
+            status = HOLDS if status else FAILS
+        if status not in STATUSES:
+            raise ValueError(f"claim check returned {status!r}; valid: {STATUSES}")
+        return ClaimOutcome(self.text, status, evidence, figure)
+
+
+def combine(statuses: list) -> str:
+    """All hold → holds; any fails → fails; otherwise not reached."""
+    if statuses and all(s == HOLDS for s in statuses):
+        return HOLDS
+    return FAILS if FAILS in statuses or not statuses else NOT_REACHED
 
 
 # ----------------------------------------------------------------------------- series
-def curvature_records(result: dict) -> list:
-    """Tracking records that carry eigenvalues, in training order."""
-    return [r for r in result["history"] if "eigenvalues" in r]
+def curvature_records(result: dict, phases=("init", "zoom", "epoch")) -> list:
+    """Records that carry eigenvalues, in training order."""
+    return sorted((r for r in result["history"] if "eigenvalues" in r and r["phase"] in phases),
+                  key=lambda r: r["step"])
 
 
-def lambda_series(result: dict, index: int = 0) -> tuple:
-    """(epochs, λ_index) along training."""
-    records = curvature_records(result)
+def lambda_series(result: dict, index: int = 0, phases=("init", "epoch")) -> tuple:
+    """(epochs, λ_index) along training (per-epoch evaluations unless phases say otherwise)."""
+    records = curvature_records(result, phases)
     return ([r["epoch"] for r in records], [r["eigenvalues"][index] for r in records])
 
 
-def peak(result: dict, index: int = 0) -> tuple:
-    """(peak value of λ_index, epoch at which it is reached, position in the series)."""
+def smoothed(values: list, window: int = SMOOTH) -> list:
+    """Centred running mean (shorter windows at the ends)."""
+    half = window // 2
+    return [sum(values[max(0, i - half):i + half + 1]) / len(values[max(0, i - half):i + half + 1])
+            for i in range(len(values))]
+
+
+@dataclass(frozen=True)
+class Peak:
+    value: float       # maximum of the smoothed λ series
+    epoch: float       # first epoch at which the smoothed series reaches PEAK_LEVEL × value
+    settled: bool      # that epoch lies in the first SETTLED fraction of the run
+    initial: float
+    final: float
+
+    def describe(self) -> str:
+        state = "peaked" if self.settled else "still growing"
+        return f"peak {self.value:.4g} reached at epoch {self.epoch:g} ({state})"
+
+
+def peak(result: dict, index: int = 0) -> Peak:
+    """The peak of λ_index along training, robust to SGD's oscillations (see module constants)."""
     epochs, values = lambda_series(result, index)
-    position = max(range(len(values)), key=values.__getitem__)
-    return values[position], epochs[position], position
+    smooth = smoothed(values)
+    top = max(smooth)
+    position = next(i for i, v in enumerate(smooth) if v >= PEAK_LEVEL * top)
+    span = epochs[-1] - epochs[0]
+    settled = span > 0 and (epochs[position] - epochs[0]) <= SETTLED * span
+    return Peak(top, epochs[position], settled, values[0], values[-1])
 
 
-# ----------------------------------------------------------------------------- checkers
-def lambda_max_of_order_inverse_lr(low: float = 0.5, high: float = 2.0) -> Claim:
-    def check(runs):
-        parts, ok = [], True
-        for label, (config, result) in runs.items():
-            top, at, _ = peak(result)
-            ratio = config.lr * top
-            ok &= low <= ratio <= high
-            parts.append(f"{label}: peak λ1={top:.4g} at epoch {at:g}, η·λ1={ratio:.3g}")
-        return ok, "; ".join(parts) + f" (holds if η·λ1 ∈ [{low}, {high}])"
-    return Claim("At its peak, λ_max is of the order of 1/η (η·λ_max within [0.5, 2]).", check)
+PEAK_RULE = (f"λ1 is smoothed by a running mean over {SMOOTH} evaluations; its peak is the "
+             f"maximum, reached at the first evaluation within {PEAK_LEVEL:.0%} of it; a run "
+             f"has peaked when that comes in the first {SETTLED:.0%} of the run, otherwise "
+             "λ1 is still growing and the claim is not reached")
 
 
-def grows_then_decreases_or_stabilizes() -> Claim:
-    def check(runs):
-        parts, ok = [], True
-        for label, (_, result) in runs.items():
-            _, values = lambda_series(result)
-            top, at, position = peak(result)
-            grew = top >= GROWTH_FACTOR * values[0]
-            after = len(values) - 1 - position
-            # a post-peak phase exists and λ1 does not end above its peak
-            settled = after >= max(1, len(values) // 4)
-            ok &= grew and settled
-            parts.append(f"{label}: λ1 {values[0]:.4g} → peak {top:.4g} at epoch {at:g} "
-                         f"(×{top / max(values[0], 1e-12):.2f}), final {values[-1]:.4g}, "
-                         f"{after} of {len(values)} evaluations after the peak")
-        rule = (f"holds if the peak is ≥ {GROWTH_FACTOR}× the initial λ1 and at least a quarter "
-                "of the evaluations come after it")
-        return ok, "; ".join(parts) + f" ({rule})"
-    return Claim("λ_1 first grows to a maximum, then decreases or stabilizes.", check)
-
-
-def curvature_grows_then_accuracy_drops() -> Claim:
-    def check(runs):
-        parts, ok = [], True
-        for label, (_, result) in runs.items():
-            records = curvature_records(result)
-            values = [r["eigenvalues"][0] for r in records]
-            grew = max(values) >= GROWTH_FACTOR * values[0]
-            drop_epoch, drop = _first_accuracy_drop(records)
-            diverged = result.get("diverged_at_step")
-            dropped = drop_epoch is not None or diverged is not None
-            after_growth = drop_epoch is None or _growth_before(records, drop_epoch)
-            ok &= grew and dropped and after_growth
-            detail = (f"train accuracy fell {drop:.0%} at epoch {drop_epoch:g}"
-                      if drop_epoch is not None else "no accuracy drop")
-            if diverged is not None:
-                detail += f", diverged at step {diverged}"
-            parts.append(f"{label}: λ1 {values[0]:.4g} → max {max(values):.4g}; {detail}")
-        rule = (f"holds if λ1 grows ≥ {GROWTH_FACTOR}× and later the training accuracy falls "
-                f"≥ {ACCURACY_DROP:.0%} below its running best (or training diverges)")
-        return ok, "; ".join(parts) + f" ({rule})"
-    return Claim("Curvature grows, then the accuracy drops sharply.", check)
-
-
-def _first_accuracy_drop(records: list) -> tuple:
-    best = -1.0
-    for record in records:
-        best = max(best, record["train_acc"])
-        if best - record["train_acc"] >= ACCURACY_DROP:
-            return record["epoch"], best - record["train_acc"]
-    return None, 0.0
-
-
-def _growth_before(records: list, epoch: float) -> bool:
-    before = [r["eigenvalues"][0] for r in records if r["epoch"] <= epoch]
-    return max(before) >= GROWTH_FACTOR * before[0]
-
-
-def peak_ordered(field: str, smaller_peak_when: str, model: str) -> Claim:
-    """Along a sweep of ``field``, the peak λ1 decreases in the direction given.
-
-    ``smaller_peak_when`` is "increasing" (η) or "decreasing" (S).
-    """
-    def check(runs):
-        ordered = _sweep(runs, model, field, smaller_peak_when)
-        peaks = [peak(result)[0] for _, result in ordered]
-        ok = len(peaks) >= 2 and all(a > b for a, b in zip(peaks, peaks[1:]))
-        listing = ", ".join(f"{field}={getattr(c, field):g}: {p:.4g}"
-                            for (c, _), p in zip(ordered, peaks))
-        return ok, f"{model} peak λ1 — {listing} (holds if strictly decreasing in this order)"
-    name = "a larger η" if field == "lr" else "a smaller S"
-    return Claim(f"{model}: {name} gives a smaller peak λ_1.", check, model)
-
-
-def peak_earlier(field: str, smaller_peak_when: str, model: str) -> Claim:
-    def check(runs):
-        ordered = _sweep(runs, model, field, smaller_peak_when)
-        epochs = [peak(result)[1] for _, result in ordered]
-        ok = len(epochs) >= 2 and all(a >= b for a, b in zip(epochs, epochs[1:])) \
-            and epochs[0] > epochs[-1]
-        listing = ", ".join(f"{field}={getattr(c, field):g}: epoch {e:g}"
-                            for (c, _), e in zip(ordered, epochs))
-        return ok, (f"{model} epoch of the λ1 peak — {listing} (holds if non-increasing in this "
-                    "order and strictly earlier at the end)")
-    name = "a larger η" if field == "lr" else "a smaller S"
-    return Claim(f"{model}: {name} gives an earlier peak of λ_1.", check, model)
-
-
-def _sweep(runs, model, field, smaller_peak_when) -> list:
-    """The runs of ``model`` sweeping ``field``, ordered so the claimed peak decreases."""
+# ----------------------------------------------------------------------------- sweeps
+def sweep_runs(runs: Mapping, model: str, field: str) -> list:
+    """The runs of ``model`` that sweep ``field`` (label ``model/lr=…`` or ``model/S=…``),
+    ordered along the direction in which the paper predicts a smaller, earlier peak."""
+    prefix = "lr=" if field == "lr" else "S="
     chosen = [(c, r) for label, (c, r) in runs.items()
-              if c.model == model and label.split("/")[-1].startswith(_axis_prefix(field))]
-    return sorted(chosen, key=lambda cr: getattr(cr[0], field),
-                  reverse=(smaller_peak_when == "decreasing"))
+              if c.model == model and label.split("/")[-1].startswith(prefix)]
+    return sorted(chosen, key=lambda cr: getattr(cr[0], field), reverse=(field != "lr"))
 
 
-def _axis_prefix(field: str) -> str:
-    return "lr=" if field == "lr" else "S="
+def _sweep_name(field: str) -> str:
+    return "a larger η" if field == "lr" else "a smaller S"
+
+
+def _value(config, field: str) -> str:
+    return f"η={config.lr:g}" if field == "lr" else f"S={config.batch_size}"
+
+
+def _sweep_claim(field: str, model: str, index: int, says: str, rule: str, decide) -> Claim:
+    """A claim about how the peak of λ_{index+1} moves along a sweep of η or S: ``decide``
+    gets the peaks in the paper's order once every run has peaked."""
+    name = f"λ{index + 1}"
+
+    def check(runs):
+        ordered = sweep_runs(runs, model, field)
+        peaks = [peak(r, index) for _, r in ordered]
+        listing = ", ".join(f"{_value(c, field)}: {p.describe()}" for (c, _), p in zip(ordered, peaks))
+        full_rule = f"holds if {rule}; {PEAK_RULE}"
+        if len(peaks) < 2:
+            return NOT_REACHED, f"fewer than two runs in the sweep ({full_rule})"
+        if not all(p.settled for p in peaks):
+            return NOT_REACHED, f"{model} {name}: {listing} ({full_rule})"
+        return decide(peaks), f"{model} {name}: {listing} ({full_rule})"
+    return Claim(f"{model}: {_sweep_name(field)} gives {says} of {name}.", check, model)
+
+
+def peak_smaller(field: str, model: str, index: int = 0) -> Claim:
+    """Along a sweep of η (increasing) or S (decreasing), the peak of λ_{index+1} decreases."""
+    return _sweep_claim(field, model, index, "a smaller peak",
+                        "the peaks strictly decrease in this order",
+                        lambda peaks: all(a.value > b.value for a, b in zip(peaks, peaks[1:])))
+
+
+def peak_earlier(field: str, model: str, index: int = 0) -> Claim:
+    """Along the sweep, the peak of λ_{index+1} comes no later, and strictly earlier at the end."""
+    def decide(peaks):
+        epochs = [p.epoch for p in peaks]
+        return all(a >= b for a, b in zip(epochs, epochs[1:])) and epochs[0] > epochs[-1]
+    return _sweep_claim(field, model, index, "an earlier peak",
+                        "the peak epochs do not increase in this order and the last is strictly "
+                        "earlier than the first", decide)

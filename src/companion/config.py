@@ -1,34 +1,34 @@
-"""Run configuration: one frozen dataclass that fully describes a training run with
-Hessian tracking, and the validation that runs before any computation starts.
+"""Run configuration: one frozen dataclass that fully describes a training run, what is
+measured along it (its probes) and the validation that runs before any computation starts.
 
-A run is identified by *all* of its fields (the results cache hashes them), so a
-figure's profiles are written as overrides of one base configuration
-(see :mod:`companion.registry`), never as copies.
+A run is identified by *all* of its fields, its probes' options and its optimizer's options
+(the results cache hashes them), so a figure's profiles are written as overrides of one
+base configuration (see :mod:`companion.registry`), never as copies.
+
+Overrides are flat ``name=value`` pairs. A name that is not a field of :class:`RunConfig`
+goes to the probe that has an option of that name (``top_k=5`` sets the eigenvalue probe's
+``top_k``; ``eigen.top_k=5`` says so explicitly), or to the optimizer's options.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Optional
+
+from .models import MODEL_DATASETS
+from .optim import OPTIMIZERS
+from .probes import Metrics, PROBES, TopEigen
+
+DEVICES = ("auto", "cpu", "cuda")
 
 
 class ParameterError(ValueError):
     """A parameter is invalid; raised before any data is loaded or training starts."""
 
 
-MODEL_DATASETS = {  # which data set each model trains on
-    "simplecnn": ("cifar10",),
-    "resnet32": ("cifar10",),
-    "lstm": ("ptb",),
-}
-OPTIMIZERS = ("sgd", "gd")  # gd = full-batch gradient descent on the n_train examples
-DEVICES = ("auto", "cpu", "cuda")
-
-
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that determines one training run and its curvature tracking.
+    """Everything that determines one training run and what is measured along it.
 
     Defaults are the paper's SimpleCNN setting (Jastrzębski et al. 2019, §2):
     plain SGD (no momentum), η = 0.1, S = 128, standard CIFAR-10 augmentation.
@@ -44,68 +44,97 @@ class RunConfig:
     augment: bool = True              # pad-4 random crop + horizontal flip (CIFAR-10)
     bptt: int = 20                    # LSTM: unrolled steps per window (Zaremba et al. 2014)
     # --- optimization
-    optimizer: str = "sgd"            # sgd | gd (full batch)
+    optimizer: str = "sgd"            # a key of companion.optim.OPTIMIZERS (gd = full batch)
+    optimizer_options: tuple = ()     # (name, value) pairs, validated against the optimizer
     lr: float = 0.1                   # η
     batch_size: int = 128             # S (ignored by gd, which uses all n_train examples)
     momentum: float = 0.0             # the paper uses plain SGD unless stated
     weight_decay: float = 0.0         # torch convention: gradient += wd·θ (Keras L2(c) is wd = 2c)
     epochs: int = 10                  # with gd: one epoch = one full-batch step
-    # --- curvature tracking
-    top_k: int = 10                   # eigenvalues tracked (paper: 10, Fig. 1: 30)
-    n_hessian: int = 2500             # examples the Hessian is estimated on (~5% of CIFAR-10)
-    hessian_batch_size: int = 250     # batches the Hessian operator sums over
-    track_every: int = 1              # epochs between eigenvalue evaluations
-    zoom_steps: int = 0               # also track every `zoom_every` steps for the first zoom_steps steps
+    # --- what is measured, and when
+    probes: tuple = (Metrics(), TopEigen())  # see companion.probes
+    track_every: int = 1              # epochs between probe evaluations
+    zoom_steps: int = 0               # also probe every `zoom_every` steps for the first zoom_steps
     zoom_every: int = 10
-    lanczos_tol: float = 1e-4         # relative residual tolerance of the Lanczos solver
-    n_eval: int = 2500                # training examples used for train loss/accuracy
     # --- reproducibility
     seed: int = 0
     device: str = "auto"              # auto | cpu | cuda (does not change the cache key)
 
+    def probe(self, name: str):
+        """The probe called ``name`` (e.g. "eigen"), or None."""
+        return next((p for p in self.probes if p.name == name), None)
+
     def with_overrides(self, **overrides: Any) -> "RunConfig":
-        """A copy with the given fields replaced (unknown names → ParameterError)."""
-        unknown = sorted(set(overrides) - {f.name for f in fields(self)})
-        if unknown:
-            raise ParameterError(
-                f"unknown parameter(s) {unknown}; valid: {sorted(f.name for f in fields(self))}")
-        return replace(self, **{k: _coerce(self, k, v) for k, v in overrides.items()})
+        """A copy with the given fields, probe options or optimizer options replaced."""
+        own = {f.name for f in fields(self)}
+        direct = {k: _coerce(getattr(self, k), k, v) for k, v in overrides.items() if k in own}
+        config = replace(self, **direct)
+        for name, value in overrides.items():
+            if name not in own:
+                config = config._route(name, value)
+        return config
+
+    def _route(self, name: str, value: Any) -> "RunConfig":
+        probe_name, _, option = name.rpartition(".")
+        owners = [i for i, p in enumerate(self.probes)
+                  if option in {f.name for f in fields(p)} and probe_name in ("", p.name)]
+        if len(owners) == 1:
+            probes = list(self.probes)
+            old = probes[owners[0]]
+            probes[owners[0]] = replace(old, **{option: _coerce(getattr(old, option), option, value)})
+            return replace(self, probes=tuple(probes))
+        opt_defaults = dict(OPTIMIZERS[self.optimizer].options) if self.optimizer in OPTIMIZERS else {}
+        if not probe_name and name in opt_defaults:
+            options = dict(self.optimizer_options)
+            options[name] = _coerce(opt_defaults[name], name, value)
+            return replace(self, optimizer_options=tuple(sorted(options.items())))
+        valid = sorted({f.name for f in fields(self)} - {"probes", "optimizer_options"}
+                       | {f.name for p in self.probes for f in fields(p)} | set(opt_defaults))
+        raise ParameterError(f"unknown parameter {name!r}; valid: {valid}")
 
     def identity(self) -> dict:
-        """The fields that define the run's numbers (device excluded: it only picks hardware)."""
-        data = dataclasses.asdict(self)
-        data.pop("device")
+        """The values that define the run's numbers (device excluded: it only picks hardware)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("device", "probes", "optimizer_options")}
+        data["optimizer_options"] = dict(self.optimizer_options)
+        data["probes"] = [{"probe": p.name, **asdict(p)} for p in self.probes]
+        return data
+
+    def flat(self) -> dict:
+        """identity() with the probes' options flattened in (for tables)."""
+        data = self.identity()
+        for probe in data.pop("probes"):
+            data.update({k: v for k, v in probe.items() if k != "probe"})
+        data.update(data.pop("optimizer_options"))
         return data
 
 
-def _coerce(config: RunConfig, name: str, value: Any) -> Any:
-    """Convert papermill/CLI strings to the field's type ('0.05' → 0.05, 'none' → None)."""
-    current = getattr(config, name)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower() in ("none", "null", ""):
-            return None
-        if isinstance(current, bool) or name in ("augment", "batch_norm"):
-            if text.lower() in ("true", "1", "yes"):
-                return True
-            if text.lower() in ("false", "0", "no"):
-                return False
-            raise ParameterError(f"{name} must be true or false, got {value!r}")
-        if isinstance(current, float) or name in ("lr", "width", "momentum", "weight_decay",
-                                                    "lanczos_tol"):
-            try:
-                return float(text)
-            except ValueError:
-                raise ParameterError(f"{name} must be a number, got {value!r}") from None
-        if isinstance(current, int) or current is None and name.startswith("n_"):
-            try:
-                return int(text)
-            except ValueError:
-                raise ParameterError(f"{name} must be an integer, got {value!r}") from None
-        return text
-    if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
+def _coerce(current: Any, name: str, value: Any) -> Any:
+    """Convert papermill/CLI strings to the current value's type ('0.05' → 0.05, 'none' → None)."""
+    if not isinstance(value, str):
+        if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+    text = value.strip()
+    if text.lower() in ("none", "null", ""):
+        return None
+    if isinstance(current, bool):
+        if text.lower() in ("true", "1", "yes"):
+            return True
+        if text.lower() in ("false", "0", "no"):
+            return False
+        raise ParameterError(f"{name} must be true or false, got {value!r}")
+    if isinstance(current, float):
+        try:
+            return float(text)
+        except ValueError:
+            raise ParameterError(f"{name} must be a number, got {value!r}") from None
+    if isinstance(current, int) or current is None and name.startswith("n_"):
+        try:
+            return int(text)
+        except ValueError:
+            raise ParameterError(f"{name} must be an integer, got {value!r}") from None
+    return text
 
 
 def validate(config: RunConfig) -> RunConfig:
@@ -117,11 +146,14 @@ def validate(config: RunConfig) -> RunConfig:
         problems.append(f"model {config.model!r} trains on {MODEL_DATASETS[config.model]}, "
                         f"not dataset {config.dataset!r}")
     if config.optimizer not in OPTIMIZERS:
-        problems.append(f"unknown optimizer {config.optimizer!r}; valid: {list(OPTIMIZERS)}")
+        problems.append(f"unknown optimizer {config.optimizer!r}; valid: {sorted(OPTIMIZERS)}")
+    else:
+        extra = set(dict(config.optimizer_options)) - set(OPTIMIZERS[config.optimizer].options)
+        if extra:
+            problems.append(f"optimizer {config.optimizer!r} has no option(s) {sorted(extra)}")
     if config.device not in DEVICES:
         problems.append(f"unknown device {config.device!r}; valid: {list(DEVICES)}")
-    _positive(problems, config, "lr", "batch_size", "epochs", "top_k", "n_hessian",
-              "hessian_batch_size", "track_every", "zoom_every", "lanczos_tol", "n_eval",
+    _positive(problems, config, "lr", "batch_size", "epochs", "track_every", "zoom_every",
               "width", "bptt")
     for name in ("n_train", "n_test"):
         value = getattr(config, name)
@@ -135,13 +167,18 @@ def validate(config: RunConfig) -> RunConfig:
         problems.append(f"zoom_steps must be >= 0, got {config.zoom_steps!r}")
     if config.batch_norm and config.model != "resnet32":
         problems.append("batch_norm=True is only available for model 'resnet32'")
+    names = [p.name for p in config.probes]
+    if len(set(names)) != len(names) or any(n not in PROBES for n in names):
+        problems.append(f"probes must be distinct instances of {sorted(PROBES)}, got {names}")
+    for probe in config.probes:
+        problems.extend(f"{probe.name}.{p}" for p in probe.problems())
     if problems:
         raise ParameterError("invalid run parameters:\n  - " + "\n  - ".join(problems))
     return config
 
 
-def _positive(problems: list, config: RunConfig, *names: str) -> None:
+def _positive(problems: list, obj: Any, *names: str) -> None:
     for name in names:
-        value = getattr(config, name)
+        value = getattr(obj, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             problems.append(f"{name} must be a positive number, got {value!r}")

@@ -161,6 +161,11 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "resnet32": ResNet32,
     "lstm": LSTMLanguageModel,
 }
+MODEL_DATASETS: dict[str, tuple] = {  # the data sets (keys of companion.tasks.TASKS) each trains on
+    "simplecnn": ("cifar10",),
+    "resnet32": ("cifar10",),
+    "lstm": ("ptb",),
+}
 
 
 def build_model(name: str, **options) -> nn.Module:

@@ -25,13 +25,14 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from . import plotting, registry, training
-from .claims import ClaimOutcome
+from . import registry, training
 from .config import ParameterError
+from .plotting import save_figure, use_theme
+from .progress import Reporter
+from .report import FigureOutcome
 from .results import REPO_ROOT, ResultsCache, atomic_write_json, data_root
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -48,7 +49,7 @@ def parse_figures(figures: Any) -> list:
     else:
         items = [f for f in str(figures).replace(" ", ",").split(",") if f]
     if not items:
-        raise ParameterError(f"no figure selected; valid ids: {list(registry.FIGURES)}")
+        raise ParameterError(f"no figure selected; valid ids: {list(registry.figures())}")
     return [registry.get_figure(f).id for f in items]
 
 
@@ -66,62 +67,17 @@ def parse_grid(text: Any) -> Optional[list]:
     return numbers
 
 
-@dataclass
-class FigureOutcome:
-    """What running one figure produced."""
-
-    figure: registry.Figure
-    profile: str
-    runs: dict
-    claims: list
-    image: Path
-    output_dir: Path
-    hardware: str
-    wall_time_s: float
-    parameters: dict = field(default_factory=dict)
-
-    def claims_markdown(self) -> str:
-        rows = ["| claim | holds | evidence |", "|---|---|---|"]
-        for outcome in self.claims:
-            mark = "✅ holds" if outcome.holds else "❌ does not hold"
-            rows.append(f"| {outcome.claim} | {mark} | {outcome.evidence} |")
-        return "\n".join(rows)
-
-    def parameters_markdown(self) -> str:
-        """One row per run with the parameters that differ between runs or from the defaults."""
-        from .config import RunConfig
-
-        defaults = RunConfig().identity()
-        configs = {label: config.identity() for label, (config, _) in self.runs.items()}
-        keys = [k for k in defaults if any(c[k] != defaults[k] for c in configs.values())]
-        rows = ["| run | " + " | ".join(keys) + " | wall time |",
-                "|---|" + "---|" * (len(keys) + 1)]
-        for label, (config, result) in self.runs.items():
-            values = " | ".join(str(configs[label][k]) for k in keys)
-            rows.append(f"| {label} | {values} | {result['provenance']['wall_time_s']:.0f} s |")
-        return "\n".join(rows)
-
-    def show(self) -> None:
-        """Display the figure with its caption, profile, hardware, parameters and claims."""
-        from IPython.display import Image, Markdown, display
-
-        display(Image(filename=str(self.image)))
-        display(Markdown(
-            f"**Fig. {self.figure.id} (paper caption).** {self.figure.caption}\n\n"
-            f"**Made at profile `{self.profile}` on {self.hardware}** "
-            f"(compute time {self.wall_time_s:.0f} s). "
-            f"Relative to the paper: {self.figure.shrunk.get(self.profile, 'the paper settings')}."
-            f"\n\n{self.parameters_markdown()}\n\n**Claims, computed from this run:**\n\n"
-            f"{self.claims_markdown()}"))
-
-
 class Plan:
     """The figures a notebook execution will produce, validated up front."""
 
-    def __init__(self, figures: Any = "1,2,3,4", profile: str = "default",
+    def __init__(self, figures: Any = "", profile: str = "default",
                  overrides: Optional[Mapping] = None, grids: Optional[Mapping] = None,
                  output_dir: Any = None, progress: bool = True, chapter: Optional[str] = None):
         self.profile = registry.check_profile(profile)
+        if chapter is not None and chapter not in registry.chapters():
+            raise ParameterError(f"unknown chapter {chapter!r}; valid: {registry.chapters()}")
+        if not str(figures or "").strip() and chapter is not None:
+            figures = [f for f, fig in registry.figures().items() if fig.notebook == chapter]
         self.figure_ids = parse_figures(figures)
         if chapter is not None:
             self.figure_ids = [f for f in self.figure_ids
@@ -134,62 +90,59 @@ class Plan:
         # Validate every run of every selected figure now, before any training.
         self.runs = {fid: registry.resolve(fid, profile, self.overrides, self.grids)
                      for fid in self.figure_ids}
+        for name in self.grids:
+            if not any(name in spec.sweep for fid in self.figure_ids
+                       for spec in registry.get_figure(fid).runs):
+                raise ParameterError(f"{name}_grid given, but no selected figure sweeps {name}")
+        self.outcomes: dict = {}
 
     def selected(self, fig_id: str) -> bool:
         return str(fig_id) in self.runs
-
-    def describe_markdown(self) -> str:
-        lines = [f"Profile **`{self.profile}`**; figures selected: "
-                 f"{', '.join(self.figure_ids)}; outputs under `{self.output_dir}`."]
-        if self.overrides or self.grids:
-            lines.append(f"User parameters: {self.overrides} {self.grids}")
-        for fid, runs in self.runs.items():
-            cached = sum(self.cache.load(c) is not None for _, c in runs)
-            lines.append(f"- Fig. {fid}: {len(runs)} run(s), {cached} already cached")
-        return "\n".join(lines)
 
     def run(self, fig_id: str) -> Optional[FigureOutcome]:
         """Train (or load) the figure's runs, plot, check claims and save outputs."""
         fig_id = registry.get_figure(fig_id).id
         if not self.selected(fig_id):
             return None
+        if fig_id in self.outcomes:
+            return self.outcomes[fig_id]
         start = time.perf_counter()
         figure = registry.get_figure(fig_id)
-        runs = {label: (config, training.train(config, self.cache, self.progress))
-                for label, config in self.runs[fig_id]}
+        reporter = Reporter(enabled=self.progress)
+        runs = {}
+        for index, (label, config) in enumerate(self.runs[fig_id], 1):
+            reporter.context(fig_id, index, len(self.runs[fig_id]), label)
+            if self.cache.load(config) is not None:
+                reporter.cached()
+            runs[label] = (config, training.train(config, self.cache, reporter))
         hardware = ", ".join(sorted({r["provenance"]["device"] for _, r in runs.values()}))
-        compute = sum(r["provenance"]["wall_time_s"] for _, r in runs.values())
+        unique = {r["provenance"]["key"]: r for _, r in runs.values()}  # sweeps may share a run
+        compute = sum(r["provenance"]["wall_time_s"] for r in unique.values())
         commits = sorted({_short_commit(r["provenance"]["commit"]) for _, r in runs.values()})
+        versions = sorted({r["provenance"].get("code_version", "?") for _, r in runs.values()})
         footer = (f"Fig. {fig_id} · profile {self.profile} · {hardware} · "
-                  f"commit {', '.join(commits)} · companion")
-        image = getattr(plotting, figure.plot)(runs, footer=footer)
+                  f"commit {', '.join(commits)} · code {', '.join(versions)}")
+        use_theme()
         out = self.output_dir / f"fig-{fig_id}"
-        image_path = _save_figure(image, out / f"fig-{fig_id}.png")
+        image_path = save_figure(figure.plot(runs, footer), out / f"fig-{fig_id}.png")
         claims = [c.evaluate(runs, fig_id) for c in figure.claims if c.applies(runs)]
         outcome = FigureOutcome(figure, self.profile, runs, claims, image_path, out, hardware,
                                 compute, {label: c.identity() for label, c in self.runs[fig_id]})
         _write_outputs(outcome)
         print(f"Fig. {fig_id}: {sum(c.holds for c in claims)}/{len(claims)} claims hold; "
-              f"outputs in {out} ({time.perf_counter() - start:.0f} s)")
+              f"outputs in {out} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+        self.outcomes[fig_id] = outcome
         return outcome
+
+    def run_all(self) -> dict:
+        """Every selected figure, in order: id -> FigureOutcome."""
+        return {fid: self.run(fid) for fid in self.figure_ids}
 
 
 def _short_commit(commit: str) -> str:
     """'<40 hex>+dirty' → '<12 hex>+dirty' (a run from uncommitted code must say so)."""
     head, _, rest = commit.partition("+")
     return head[:12] + (f"+{rest}" if rest else "")
-
-
-def _save_figure(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".fig.", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
 
 
 def _write_outputs(outcome: FigureOutcome) -> None:
@@ -200,9 +153,10 @@ def _write_outputs(outcome: FigureOutcome) -> None:
         "profile": outcome.profile, "hardware": outcome.hardware,
         "compute_time_s": outcome.wall_time_s,
         "shrunk": outcome.figure.shrunk.get(outcome.profile, "paper settings"),
+        "claims": [c.as_dict() for c in outcome.claims],
         "runs": {label: {"parameters": config.identity(), "provenance": result["provenance"],
                          "diverged_at_step": result.get("diverged_at_step"),
-                         "data": result.get("data")}
+                         "data": result.get("data"), "stale": result.get("stale")}
                  for label, (config, result) in outcome.runs.items()},
     })
 
@@ -229,15 +183,42 @@ def execute_notebook(chapter: str, output: Path, parameters: dict) -> Path:
         jupytext.write(notebook, converted)
         partial = output.with_name(f".{output.stem}.partial.ipynb")
         try:
+            # The kernel's stderr (progress lines) goes to this terminal; the book drops it.
             papermill.execute_notebook(str(converted), str(partial), parameters=parameters,
                                        kernel_name="python3", cwd=str(NOTEBOOKS),
-                                       progress_bar=False, log_output=True)
+                                       progress_bar=False, stderr_file=sys.stderr)
         except BaseException:
             if partial.exists():
                 os.replace(partial, output.with_name(f"{output.stem}.failed.ipynb"))
             raise
+    _hide_injected_parameters(partial)
     os.replace(partial, output)
     return output
+
+
+def _hide_injected_parameters(path: Path) -> None:
+    """Papermill's injected cell holds the values passed in (paths of this machine among
+    them): tag it ``remove-cell`` so the book does not show it (the notebook keeps it)."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(notebook, path)
+
+
+def notebook_parameters(figures: str, profile: str, params: dict, grids: dict,
+                        output_dir: Optional[Path] = None) -> dict:
+    """The Papermill parameters of a chapter notebook: run parameters travel as one string."""
+    pairs = [f"{k}={v}" for k, v in params.items()]
+    pairs += [f"{k}_grid={','.join(f'{x:g}' for x in v) if isinstance(v, list) else v}"
+              for k, v in grids.items()]
+    out = {"figures": figures, "profile": profile, "params": " ".join(pairs)}
+    if output_dir is not None:
+        out["output_dir"] = str(output_dir)
+    return out
 
 
 def _parse_params(items: list) -> dict:
@@ -255,6 +236,11 @@ def _split_params(params: dict) -> tuple:
     return params, grids
 
 
+def split_param_string(text: str) -> tuple:
+    """'lr=0.05 lr_grid=0.01,0.1' → ({'lr': '0.05'}, {'lr': '0.01,0.1'})."""
+    return _split_params(_parse_params(str(text or "").split()))
+
+
 def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m companion.reproduce", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -264,6 +250,9 @@ def main(argv: Optional[list] = None) -> int:
     chap = sub.add_parser("chapter", help="execute a whole chapter notebook (for the book)")
     chap.add_argument("chapter")
     chap.add_argument("--out", required=True, type=Path)
+    for p in (fig, chap):
+        p.add_argument("--output-dir", type=Path, default=None,
+                       help="where figure outputs go (default data/results/<profile>)")
     comp = sub.add_parser("compute", help="train (or resume) a figure's runs, no notebook")
     comp.add_argument("figure")
     comp.add_argument("--budget-s", type=float, default=None,
@@ -283,7 +272,7 @@ def main(argv: Optional[list] = None) -> int:
 
 def _dispatch(args) -> int:
     if args.command == "list":
-        for fid, figure in registry.FIGURES.items():
+        for fid, figure in registry.figures().items():
             print(f"{fid:>8}  {figure.notebook:<18} {figure.title}")
         print(f"profiles: {', '.join(registry.PROFILES)}")
         return 0
@@ -292,26 +281,23 @@ def _dispatch(args) -> int:
         return _compute(args, params, grids)
     if args.command == "fig":
         figure = registry.get_figure(args.figure)
-        plan = Plan(figure.id, args.profile, params, grids)  # validates before anything runs
+        plan = Plan(figure.id, args.profile, params, grids, args.output_dir)  # validates first
         out_dir = plan.output_dir / f"fig-{figure.id}"
+        print(f"Fig. {figure.id} at profile '{args.profile}': "
+              f"{len(plan.runs[figure.id])} run(s); progress below.", file=sys.stderr)
         execute_notebook(figure.notebook, out_dir / f"{figure.notebook}.ipynb",
-                                    {"figures": figure.id, "profile": args.profile,
-                                     "output_dir": str(plan.output_dir), **params,
-                                     **{f"{k}_grid": v for k, v in grids.items()}})
+                         notebook_parameters(figure.id, args.profile, params, grids,
+                                             plan.output_dir))
         print(f"\nFig. {figure.id} at profile '{args.profile}':")
         for path in sorted(out_dir.iterdir()):
             if not path.name.startswith("."):
                 print(f"  {path}")
-        print(f"  claims: {json.dumps(_claims_summary(out_dir / 'claims.json'))}")
+        print(f"  claims: {_claims_summary(out_dir / 'claims.json')}")
         return 0
-    chapter_figures = [f for f, fig in registry.FIGURES.items() if fig.notebook == args.chapter]
-    if not chapter_figures:
-        chapters = sorted({fig.notebook for fig in registry.FIGURES.values()})
-        raise ParameterError(f"unknown chapter {args.chapter!r}; valid: {chapters}")
-    Plan(",".join(chapter_figures), args.profile, params, grids)  # validate first
+    plan = Plan("", args.profile, params, grids, chapter=args.chapter)  # validate first
     execute_notebook(args.chapter, args.out,
-                     {"figures": ",".join(chapter_figures), "profile": args.profile, **params,
-                      **{f"{k}_grid": v for k, v in grids.items()}})
+                     notebook_parameters(",".join(plan.figure_ids), args.profile, params, grids,
+                                         args.output_dir))
     print(f"executed {args.chapter} at profile '{args.profile}' → {args.out}")
     return 0
 
@@ -321,11 +307,13 @@ def _compute(args, params: dict, grids: dict) -> int:
     plan = Plan(args.figure, args.profile, params, grids)
     deadline = time.monotonic() + args.budget_s if args.budget_s else None
     unfinished = 0
-    for label, config in plan.runs[plan.figure_ids[0]]:
+    runs = plan.runs[plan.figure_ids[0]]
+    for index, (label, config) in enumerate(runs, 1):
         if deadline is not None and time.monotonic() > deadline:
             unfinished += 1
             continue
-        result = training.train(config, plan.cache, progress=False, deadline=deadline)
+        reporter = Reporter().context(plan.figure_ids[0], index, len(runs), label)
+        result = training.train(config, plan.cache, reporter, deadline=deadline)
         done = not result.get("interrupted")
         unfinished += not done
         last = [r for r in result["history"] if "eigenvalues" in r][-1]
@@ -337,8 +325,9 @@ def _compute(args, params: dict, grids: dict) -> int:
 
 
 def _claims_summary(path: Path) -> str:
-    claims = json.loads(path.read_text())
-    return f"{sum(c['holds'] for c in claims)} of {len(claims)} hold"
+    from .report import outcome_from_claims, tally
+
+    return tally(outcome_from_claims(json.loads(path.read_text())))
 
 
 if __name__ == "__main__":

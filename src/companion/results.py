@@ -1,5 +1,14 @@
 """Results cache: every run is stored on disk under a key that hashes its full
-parameters, written atomically, together with its provenance.
+parameters, written atomically, together with its provenance and the version of the code
+that made its numbers.
+
+The *code version* is a hash of the package modules that determine a run's numbers
+(``NUMERIC_MODULES``: data, models, tasks, optimizers, probes, Hessian, Lanczos, the training
+loop, the configuration). A cached result made by other code is never served as current:
+in the writable cache it is recomputed; a committed paper-profile result made by an earlier
+version is returned marked ``"stale"`` (with both versions named), so the book shows it
+with that version instead of dropping it or passing it off as current. Plotting, claims
+and the book's text are not part of it: changing them re-plots without recomputing.
 
 Layout (showyourwork-style: what is generated lives under the ignored ``data/``)::
 
@@ -28,8 +37,23 @@ from . import __version__
 from .config import RunConfig
 from .data import data_dir
 
-SCHEMA_VERSION = 1  # bump when the meaning of stored numbers changes
+SCHEMA_VERSION = 2  # bump when the layout of stored results changes
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = Path(__file__).resolve().parent
+NUMERIC_MODULES = ("config.py", "data.py", "models.py", "tasks.py", "optim.py", "probes.py",
+                   "hessian.py", "lanczos.py", "training.py", "runtime.py")
+_CODE_VERSION: Optional[str] = None
+
+
+def code_version() -> str:
+    """A short hash of the source of the modules that make the numbers."""
+    global _CODE_VERSION
+    if _CODE_VERSION is None:
+        digest = hashlib.sha256()
+        for name in NUMERIC_MODULES:
+            digest.update(name.encode() + b"\0" + (PACKAGE / name).read_bytes())
+        _CODE_VERSION = digest.hexdigest()[:12]
+    return _CODE_VERSION
 
 
 def data_root() -> Path:
@@ -90,15 +114,23 @@ class ResultsCache:
     def checkpoint_path(self, config: RunConfig) -> Path:
         return self.run_dir(config) / "checkpoint.pt"
 
-    def load(self, config: RunConfig) -> Optional[dict]:
-        """The stored result of this exact configuration, or None."""
+    def load(self, config: RunConfig, accept_stale: bool = True) -> Optional[dict]:
+        """The stored result of this exact configuration made by the current code, else a
+        committed one made by other code (marked ``result["stale"]``), else None."""
         name = f"{config.model}-{run_key(config)}"
+        stale = None
         for root in [self.root, *self.read_only_roots]:
             path = root / name / "result.json"
-            if path.exists():
-                with open(path) as handle:
-                    return json.load(handle)
-        return None
+            if not path.exists():
+                continue
+            with open(path) as handle:
+                result = json.load(handle)
+            made_by = result.get("provenance", {}).get("code_version")
+            if made_by == code_version():
+                return result
+            if root != self.root and stale is None:
+                stale = {**result, "stale": {"made_by": made_by, "current": code_version()}}
+        return stale if accept_stale else None
 
     def save(self, config: RunConfig, result: dict) -> Path:
         path = self.run_dir(config) / "result.json"
@@ -114,6 +146,7 @@ def provenance(config: RunConfig, device: torch.device, wall_time_s: float) -> d
         "parameters": config.identity(),
         "seed": config.seed,
         "key": run_key(config),
+        "code_version": code_version(),
         "commit": git_commit(),
         "device": describe_device(device),
         "versions": {

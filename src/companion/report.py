@@ -1,0 +1,116 @@
+"""What a figure's execution shows a reader: the image, the paper's caption, the profile
+and hardware that made it, what differs from the paper, the claims with their status, and
+the runs' parameters. Rendered as HTML (real tables, sphinx-design badges), which Jupyter
+and the book both display; nothing here prints a path of the machine that built it."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .claims import FAILS, HOLDS, NOT_REACHED, ClaimOutcome
+from .registry import Figure
+
+BADGE = {HOLDS: "success", FAILS: "danger", NOT_REACHED: "warning"}
+PARAMETER_COLUMNS_SKIP = ("probes", "optimizer_options", "dataset", "seed")
+
+
+def badge(status: str) -> str:
+    colour = BADGE[status]
+    return (f'<span class="sd-sphinx-override sd-badge sd-bg-{colour} sd-bg-text-{colour} '
+            f'claim-status" data-status="{status}">{status}</span>')
+
+
+def claims_table(claims: list, with_figure: bool = False) -> str:
+    head = "<th>figure</th>" if with_figure else ""
+    rows = []
+    for c in claims:
+        fig = f"<td>Fig. {html.escape(c.figure)}</td>" if with_figure else ""
+        evidence = "" if with_figure else f"<td class='claim-evidence'>{html.escape(c.evidence)}</td>"
+        rows.append(f"<tr class='claim-row'>{fig}<td>{html.escape(c.claim)}</td>"
+                    f"<td>{badge(c.status)}</td>{evidence}</tr>")
+    evidence_head = "" if with_figure else "<th>evidence (computed from this run)</th>"
+    return (f"<table class='claims-table table'><thead><tr>{head}<th>claim</th><th>result</th>"
+            f"{evidence_head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def tally(claims: list) -> str:
+    counts = {s: sum(c.status == s for c in claims) for s in (HOLDS, FAILS, NOT_REACHED)}
+    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no claims"
+
+
+@dataclass
+class FigureOutcome:
+    """What running one figure produced."""
+
+    figure: Figure
+    profile: str
+    runs: dict                 # label -> (RunConfig, result)
+    claims: list               # ClaimOutcome
+    image: Path
+    output_dir: Path
+    hardware: str
+    wall_time_s: float
+    parameters: dict = field(default_factory=dict)
+
+    def stale_runs(self) -> list:
+        return [(label, r["stale"]) for label, (_, r) in self.runs.items() if r.get("stale")]
+
+    def parameters_table(self) -> str:
+        """One row per run with the parameters that differ between its runs."""
+        flat = {label: config.flat() for label, (config, _) in self.runs.items()}
+        keys = [k for k in next(iter(flat.values())) if k not in PARAMETER_COLUMNS_SKIP]
+        varying = [k for k in keys if len({repr(f[k]) for f in flat.values()}) > 1]
+        shared = [k for k in keys if k not in varying]
+        head = "".join(f"<th>{html.escape(k)}</th>" for k in varying)
+        rows = "".join(
+            f"<tr><td>{html.escape(label)}</td>"
+            + "".join(f"<td>{html.escape(str(flat[label][k]))}</td>" for k in varying)
+            + f"<td>{result['provenance']['wall_time_s']:.0f} s</td></tr>"
+            for label, (_, result) in self.runs.items())
+        common = ", ".join(f"{k}={next(iter(flat.values()))[k]}" for k in shared)
+        return (f"<table class='params-table table'><thead><tr><th>run</th>{head}"
+                f"<th>compute time</th></tr></thead><tbody>{rows}</tbody></table>"
+                f"<p class='params-common'>Shared by all runs: {html.escape(common)}.</p>")
+
+    def _repr_html_(self) -> str:
+        f = self.figure
+        stale = "".join(
+            f"<p><strong>Made by earlier code:</strong> run {html.escape(label)} was computed "
+            f"by code version <code>{s['made_by']}</code>; the current version is "
+            f"<code>{s['current']}</code>.</p>" for label, s in self.stale_runs())
+        return (
+            f"<div class='figure-outcome' data-figure='{html.escape(f.id)}'>"
+            f"<p><strong>Fig. {html.escape(f.id)} (the paper's caption).</strong> "
+            f"{html.escape(f.caption)}</p>"
+            f"<p><strong>This run:</strong> profile <code>{self.profile}</code> on "
+            f"{html.escape(self.hardware)}, compute time {self.wall_time_s:.0f} s. "
+            f"Relative to the paper: {html.escape(f.shrunk.get(self.profile, 'the paper settings'))}."
+            f"</p>{stale}<p><strong>Claims, computed from this run</strong> ({tally(self.claims)}):"
+            f"</p>{claims_table(self.claims)}"
+            f"<details><summary>Parameters of the runs</summary>{self.parameters_table()}"
+            f"</details></div>")
+
+    def show(self) -> None:
+        """Display the figure image, then its caption, provenance, claims and parameters."""
+        from IPython.display import HTML, Image, display
+
+        display(Image(filename=str(self.image)))
+        display(HTML(self._repr_html_()))
+
+
+def summary_html(outcomes: list) -> str:
+    """The claims of every figure computed in this execution, one row per claim."""
+    claims = [c for o in outcomes for c in o.claims]
+    if not claims:
+        return "<p><em>No figure was computed in this execution.</em></p>"
+    profiles = sorted({o.profile for o in outcomes})
+    return (f"<p><strong>In this execution</strong> (profile {', '.join(profiles)}): "
+            f"{tally(claims)}.</p>" + claims_table(claims, with_figure=True))
+
+
+def outcome_from_claims(claims: list) -> list:
+    """ClaimOutcome objects back from ``claims.json`` dicts."""
+    return [ClaimOutcome(c["claim"], c["status"], c["evidence"], c.get("figure", ""))
+            for c in claims]

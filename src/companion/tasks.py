@@ -1,0 +1,115 @@
+"""Tasks: a data set on the device, seen the way training and the probes need it.
+
+``build_task(config, device)`` returns a :class:`Task`: the loss, the batches of one epoch,
+the fixed subsets the probes measure on, the model's build options and a sentence naming
+the data. Adding a data set is a function here and an entry in ``TASKS`` (and the models
+that train on it list it in ``companion.models.MODEL_DATASETS``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import torch
+
+from . import data as data_lib
+from .models import cross_entropy
+from .optim import optimizer_spec
+
+
+@dataclass
+class Task:
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    epoch_batches: Callable[[torch.Generator], Iterator[tuple]]
+    steps_per_epoch: int
+    build_options: dict
+    data_source: str
+    hessian_batches: Callable[[int, int, int], list]   # (n, batch size, seed) -> fixed batches
+    eval_chunks: Callable[[int], tuple]                # n_eval -> (train chunks, test chunks)
+
+
+def _chunks(x: torch.Tensor, y: torch.Tensor, size: int) -> list:
+    return [(x[i:i + size], y[i:i + size]) for i in range(0, len(x), size)]
+
+
+def generator(device: torch.device, seed: int) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return gen
+
+
+def image_task(config, device: torch.device) -> Task:
+    """CIFAR-10 on the device: a training subset, fixed probe subsets, a test subset."""
+    train, test = data_lib.load_cifar10("train"), data_lib.load_cifar10("test")
+    n_train = min(config.n_train or len(train.y), len(train.y))
+    x = data_lib.normalize_images(train.x[:n_train], device)
+    y = train.y[:n_train].to(device)
+    n_test = min(config.n_test or len(test.y), len(test.y))
+    x_test = data_lib.normalize_images(test.x[:n_test], device)
+    y_test = test.y[:n_test].to(device)
+    augment = data_lib.augment_crop_flip if config.augment else None
+
+    def hessian_batches(n, batch_size, seed):
+        # Fixed examples, augmented once (paper: the same regularization as training).
+        idx = data_lib.fixed_subset(n_train, min(n, n_train), seed=seed).to(device)
+        x_h, y_h = x[idx], y[idx]
+        if augment is not None:
+            x_h = augment(x_h, generator(device, seed + 7919))
+        return _chunks(x_h, y_h, batch_size)
+
+    if optimizer_spec(config.optimizer).full_batch:
+        def epoch_batches(gen):
+            yield (augment(x, gen) if augment is not None else x), y
+        steps = 1
+    else:
+        def epoch_batches(gen):
+            return data_lib.iterate_minibatches(x, y, config.batch_size, gen, augment=augment)
+        steps = math.ceil(n_train / config.batch_size)
+
+    options = {"num_classes": 10, "width": config.width}
+    if config.model == "resnet32":
+        options["batch_norm"] = config.batch_norm
+    return Task(cross_entropy, epoch_batches, steps, options,
+                f"{train.source}, {n_train} train / {n_test} test images", hessian_batches,
+                lambda n: (_chunks(x[:n], y[:n], 1000), _chunks(x_test, y_test, 1000)))
+
+
+def language_task(config, device: torch.device) -> Task:
+    """Word-level PTB. Offline only valid/test exist: train on valid, evaluate on test."""
+    train_ids, vocab = data_lib.load_ptb("valid")
+    test_ids, _ = data_lib.load_ptb("test")
+    train_ids = train_ids[:config.n_train] if config.n_train else train_ids
+    test_ids = test_ids[:config.n_test] if config.n_test else test_ids
+    stream = data_lib.lm_batchify(train_ids, config.batch_size).to(device)
+    windows = list(data_lib.lm_windows(stream, config.bptt))
+    full_batch = optimizer_spec(config.optimizer).full_batch
+
+    def sequences(ids, n_tokens):
+        usable = (min(n_tokens, len(ids) - 1) // config.bptt) * config.bptt
+        inputs = ids[:usable].view(-1, config.bptt).to(device)
+        targets = ids[1:usable + 1].view(-1, config.bptt).to(device)
+        return inputs, targets
+
+    def epoch_batches(gen):
+        if full_batch:
+            yield sequences(train_ids, len(train_ids))
+            return
+        yield from windows  # truncated BPTT windows in order (Zaremba et al. 2014)
+
+    hidden = max(1, round(200 * config.width))
+    return Task(cross_entropy, epoch_batches, 1 if full_batch else len(windows),
+                {"vocab_size": len(vocab), "embed_dim": hidden, "hidden_dim": hidden},
+                f"PTB word-level: trained on the valid split ({len(train_ids)} tokens), "
+                f"evaluated on test ({len(test_ids)} tokens); no training split offline",
+                lambda n, size, seed: _chunks(*sequences(train_ids, n), size),
+                lambda n: (_chunks(*sequences(train_ids, n), 200),
+                           _chunks(*sequences(test_ids, len(test_ids)), 200)))
+
+
+TASKS = {"cifar10": image_task, "ptb": language_task}
+
+
+def build_task(config, device: torch.device) -> Task:
+    return TASKS[config.dataset](config, device)

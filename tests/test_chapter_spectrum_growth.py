@@ -1,0 +1,41 @@
+"""Chapter 1's claims on hand-made histories: each status is reachable, evidence quotes numbers."""
+
+from companion.chapters import spectrum_growth as sg
+from companion.claims import FAILS, HOLDS, NOT_REACHED
+from companion.config import RunConfig
+
+from test_claims import result
+
+
+def test_inverse_lr_claim():
+    claim = sg.lambda_max_of_order_inverse_lr()
+    plateau = [10, 90, 120, 110, 120, 110, 120, 110, 120]
+    assert claim.evaluate({"r": (RunConfig(lr=0.01), result(plateau))}).status == HOLDS
+    low_growing = claim.evaluate({"r": (RunConfig(lr=0.01), result([1, 2, 3, 4, 5, 6, 7, 8, 9]))})
+    assert low_growing.status == NOT_REACHED and "η·λ1 = 0.0" in low_growing.evidence
+    in_range_growing = [10, 20, 40, 60, 80, 100, 120, 140, 160]  # could still pass 2/η
+    assert claim.evaluate({"r": (RunConfig(lr=0.01), result(in_range_growing))}).status == NOT_REACHED
+    past = [10, 50, 100, 150, 200, 250, 300, 350, 400]  # already above 2/η while growing
+    assert claim.evaluate({"r": (RunConfig(lr=0.01), result(past))}).status == FAILS
+    too_high = [10, 900, 1200, 1100, 1200, 1100, 1200, 1100, 1200]
+    assert claim.evaluate({"r": (RunConfig(lr=0.01), result(too_high))}).status == FAILS
+
+
+def test_grow_then_settle():
+    claim = sg.grows_then_decreases_or_stabilizes()
+    assert claim.evaluate({"r": (RunConfig(), result([1, 5, 4, 4, 3, 4, 3, 4]))}).status == HOLDS
+    assert claim.evaluate({"r": (RunConfig(), result([1, 2, 3, 4, 5, 6, 7, 8]))}).status == NOT_REACHED
+    assert claim.evaluate({"r": (RunConfig(), result([5, 4, 3, 2, 1, 1, 1, 1]))}).status == FAILS
+
+
+def test_accuracy_drop_after_growth_uses_every_step():
+    claim = sg.curvature_grows_then_accuracy_drops()
+    gd = RunConfig(optimizer="gd", lr=0.1)
+    log = [[s, 1.0, a] for s, a in enumerate([0.1, 0.3, 0.5, 0.6, 0.2, 0.6, 0.6], 1)]
+    dropped = result([1, 3, 25, 5], step_log=log)
+    assert claim.evaluate({"r": (gd, dropped)}).status == HOLDS
+    smooth = [[s, 1.0, 0.1 * s] for s in range(1, 8)]
+    assert claim.evaluate({"r": (gd, result([1, 3, 25, 5], step_log=smooth))}).status == FAILS
+    assert claim.evaluate({"r": (gd, result([1, 2, 3, 4], step_log=smooth))}).status == NOT_REACHED
+    early = [[1, 1.0, 0.5], [2, 1.0, 0.1], [3, 1.0, 0.5]]  # drop before λ1 grew
+    assert claim.evaluate({"r": (gd, result([1, 1, 1, 30], step_log=early))}).status == FAILS

@@ -1,0 +1,41 @@
+import html.parser
+
+from companion.claims import ClaimOutcome
+from companion.report import badge, claims_table, summary_html, tally
+
+
+class _Rows(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.rows, self.badges = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and attrs.get("class") == "claim-row":
+            self.rows += 1
+        if tag == "span" and "claim-status" in attrs.get("class", ""):
+            self.badges.append(attrs["data-status"])
+
+
+CLAIMS = [ClaimOutcome("λ1 grows <fast>", "holds", "1 → 5", "2"),
+          ClaimOutcome("peak earlier", "not reached", "still growing", "4"),
+          ClaimOutcome("peak smaller", "fails", "5 < 6", "4")]
+
+
+def test_claims_table_is_a_real_table_with_one_badge_per_claim():
+    parser = _Rows()
+    table = claims_table(CLAIMS)
+    parser.feed(table)
+    assert parser.rows == 3 and parser.badges == ["holds", "not reached", "fails"]
+    assert "&lt;fast&gt;" in table and "<fast>" not in table  # text is escaped
+    assert "sd-bg-warning" in badge("not reached") and ">not reached</span>" in badge("not reached")
+
+
+def test_summary_and_tally():
+    assert tally(CLAIMS) == "1 holds, 1 fails, 1 not reached"
+
+    class Outcome:
+        claims, profile = CLAIMS, "smoke"
+    text = summary_html([Outcome()])
+    assert "Fig. 4" in text and "profile smoke" in text and "evidence" not in text
+    assert "No figure" in summary_html([])
