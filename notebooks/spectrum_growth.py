@@ -88,12 +88,14 @@ def show(fig_id):
 
 
 # %% [markdown]
-# ## Fig. 1 — the peak of λ1 sits near 1/η
+# ## Fig. 1 — does the peak of λ1 sit near 1/η?
 #
 # SimpleCNN (Appendix D of the paper: four 3×3 convolutions with 32, 32, 64, 64 filters, two
 # max-pools, a 128-unit dense layer) trained with a small learning rate, $\eta = 0.005$. The
 # dotted line is $1/\eta$: the paper observes that $\lambda_1$ grows until it is of that order,
 # where a gradient step of length $\eta$ overshoots the minimum along the sharpest direction.
+# The dashed line is $2/\eta$, beyond which a step of length $\eta$ diverges along that
+# direction on a quadratic.
 # In this run $\lambda_1$ peaked at {glue:text}`fig1_peak:.4g`, so
 # $\eta\lambda_1 =$ {glue:text}`fig1_ratio:.2f`.
 
@@ -101,7 +103,7 @@ def show(fig_id):
 show("1")
 
 # %% [markdown]
-# ## Fig. 2 — a sharp initial growth, then a plateau
+# ## Fig. 2 — a sharp initial growth, then a plateau?
 #
 # SimpleCNN and ResNet-32 (no BatchNorm, initialization scaled by depth, L2 regularization)
 # with $\eta = 0.1$, $S = 128$. The middle row zooms on the first iterations, where the
@@ -115,7 +117,7 @@ show("1")
 show("2")
 
 # %% [markdown]
-# ## Fig. 3 — full-batch gradient descent is unstable
+# ## Fig. 3 — is full-batch gradient descent unstable?
 #
 # ResNet-32 without BatchNorm trained by full-batch gradient descent on the first CIFAR-10
 # images (one step per "epoch"). The paper sees the curvature grow until the accuracy drops
@@ -127,7 +129,7 @@ show("2")
 show("3")
 
 # %% [markdown]
-# ## Fig. 4 — learning rate and batch size limit the peak curvature
+# ## Fig. 4 — do learning rate and batch size limit the peak curvature?
 #
 # $\lambda_1$ (solid) and $\lambda_2$ (dashed) on a log scale for ResNet-32, SimpleCNN and the
 # Zaremba "small" LSTM language model on PTB. Top row: three learning rates; bottom row:

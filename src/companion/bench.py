@@ -11,7 +11,8 @@
    (data on the device, augmentation as batched tensor ops) against a plain
    ``torch.utils.data.DataLoader`` with torchvision transforms on the same images.
 4. (CPU) Seconds per Hessian-vector product with 1 or 2 torch threads and OpenMP's ACTIVE
-   or PASSIVE wait policy, on a quiet machine and next to one busy process.
+   or PASSIVE wait policy: on a quiet machine, next to one busy single-threaded process,
+   and next to a two-thread torch process.
 
     python -m companion.bench [--images 512] [--eig-images 128] [--device auto]
 """
@@ -121,7 +122,9 @@ def _lanczos_counted(op, k: int) -> tuple:
 def _pyhessian(model, data: tuple, k: int, device: torch.device) -> tuple:
     """The real PyHessian (Yao et al. 2020) on the same model and data; its products are
     counted by wrapping the function it calls for each Hessian-vector product."""
-    import pyhessian.hessian as ph
+    import importlib
+
+    ph = importlib.import_module("pyhessian.hessian")  # the module (the package re-exports the class)
 
     counter = {"n": 0}
     original = ph.hessian_vector_product
@@ -135,6 +138,7 @@ def _pyhessian(model, data: tuple, k: int, device: torch.device) -> tuple:
         torch.manual_seed(0)
         values, _ = ph.hessian(model, torch.nn.CrossEntropyLoss(), data=data,
                                cuda=device.type == "cuda").eigenvalues(top_n=k)
+        model.train()  # PyHessian leaves the model in eval mode
     finally:
         ph.hessian_vector_product = original
         model.zero_grad(set_to_none=True)
@@ -161,9 +165,17 @@ print(json.dumps((time.perf_counter() - start) / 3))
 """
 
 
-def thread_policy(busy_seconds: float = 120.0) -> list:
+NEIGHBOURS = {  # what else is running on the machine
+    "busy": "import time\nend = time.time() + {t}\nwhile time.time() < end: pass",
+    "torch2": ("import time, torch\ntorch.set_num_threads(2)\na = torch.randn(384, 384)\n"
+               "end = time.time() + {t}\nwhile time.time() < end: a @ a"),
+}
+
+
+def thread_policy(seconds: float = 150.0) -> list:
     """Seconds per Hessian-vector product (quarter-width ResNet-32, 128 images, CPU) on a
-    quiet machine and next to one busy process, for the thread settings that matter."""
+    quiet machine, next to one busy single-threaded process, and next to a two-thread torch
+    process (OpenMP's default policy), for the thread settings that matter."""
     import os
     import subprocess
     import sys
@@ -179,73 +191,16 @@ def thread_policy(busy_seconds: float = 120.0) -> list:
         return float(out.strip().splitlines()[-1])
 
     rows = [{"setting": name, "quiet_s": measure(t, p)} for name, t, p in settings]
-    busy = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + "
-                             f"{busy_seconds}\nwhile time.time() < end: pass"])
-    try:
-        for row, (_, threads, policy) in zip(rows, settings):
-            row["busy_s"] = measure(threads, policy)
-    finally:
-        busy.kill()
-        busy.wait()
+    for neighbour, code in NEIGHBOURS.items():
+        env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+        process = subprocess.Popen([sys.executable, "-c", code.format(t=seconds)], env=env)
+        try:
+            for row, (_, threads, policy) in zip(rows, settings):
+                row[f"{neighbour}_s"] = measure(threads, policy)
+        finally:
+            process.kill()
+            process.wait()
     return rows
-
-
-class _TorchvisionDataset(torch.utils.data.Dataset):
-    """The plain pipeline: per-image PIL conversion and torchvision transforms."""
-
-    def __init__(self, x_uint8, y):
-        from torchvision import transforms
-
-        self.x, self.y = x_uint8.permute(0, 2, 3, 1).numpy(), y
-        self.transform = transforms.Compose([
-            transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
-            transforms.ToTensor(),
-            transforms.Normalize(data_lib.CIFAR10_MEAN, data_lib.CIFAR10_STD)])
-
-    def __len__(self):
-        return len(self.y)
-
-    def __getitem__(self, i):
-        from PIL import Image
-
-        return self.transform(Image.fromarray(self.x[i])), self.y[i]
-
-
-def throughput(device: torch.device, model_name: str, n_images: int = 2560,
-               batch_size: int = 128) -> dict:
-    train = data_lib.load_cifar10("train")
-    x_uint8, y = train.x[:n_images], train.y[:n_images]
-    torch.manual_seed(0)
-    model = build_model(model_name).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-
-    def step(xb, yb):
-        optimizer.zero_grad(set_to_none=True)
-        cross_entropy(model(xb), yb).backward()
-        optimizer.step()
-
-    x_dev, y_dev = data_lib.normalize_images(x_uint8, device), y.to(device)
-    gen = torch.Generator(device=device).manual_seed(0)
-
-    def companion_epoch():
-        for xb, yb in data_lib.iterate_minibatches(x_dev, y_dev, batch_size, gen,
-                                                   augment=data_lib.augment_crop_flip):
-            step(xb, yb)
-
-    loader = torch.utils.data.DataLoader(_TorchvisionDataset(x_uint8, y), batch_size=batch_size,
-                                         shuffle=True, num_workers=2,
-                                         pin_memory=device.type == "cuda")
-
-    def dataloader_epoch():
-        for xb, yb in loader:
-            step(xb.to(device, non_blocking=True), yb.to(device, non_blocking=True))
-
-    t_companion = _timed(companion_epoch, device, repeats=2)
-    t_loader = _timed(dataloader_epoch, device, repeats=2)
-    return {"model": model_name, "images": n_images,
-            "companion_images_per_s": n_images / t_companion,
-            "dataloader_images_per_s": n_images / t_loader,
-            "speedup": t_loader / t_companion}
 
 
 def main(argv=None) -> int:
@@ -288,10 +243,11 @@ def main(argv=None) -> int:
     threads = []
     if device.type == "cpu" and not args.skip_threads:
         print("\n4. Thread settings, one HVP of quarter-width ResNet-32 on 128 images "
-              "(seconds), quiet and next to one busy process:")
+              "(seconds): quiet, next to a busy 1-thread process, next to a 2-thread torch one:")
         threads = thread_policy()
         for row in threads:
-            print(f"   {row['setting']:<48} quiet {row['quiet_s']:6.2f}   busy {row['busy_s']:6.2f}")
+            print(f"   {row['setting']:<48} quiet {row['quiet_s']:6.2f}   busy "
+                  f"{row['busy_s']:6.2f}   torch×2 {row['torch2_s']:6.2f}")
 
     if args.json:
         with open(args.json, "w") as handle:

@@ -158,8 +158,9 @@ def plot_eigenvalue_evolution(runs: dict, footer_text: str = "") -> plt.Figure:
         values = eigen_matrix(records)
         plot_top_k(ax, [r["epoch"] for r in records], values)
         ax.axhline(1 / config.lr, color="k", ls=":", lw=1, label="1/η")
+        ax.axhline(2 / config.lr, color="0.5", ls="--", lw=1, label="2/η")
         ax.set(xlabel="epoch", ylabel="eigenvalue", title=f"{label}: top {values.shape[1]}")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left")
     footer(fig, footer_text)
     return fig
 
