@@ -2,9 +2,11 @@
 
 import torch
 
-from companion.bench import _lanczos_counted, _pyhessian
+from companion.bench import _lanczos_counted, _pyhessian, throughput
 from companion.hessian import HessianOperator
 from companion.models import cross_entropy
+
+from conftest import needs_cifar
 
 
 def test_pyhessian_adapter_matches_the_dense_top_eigenvalue_and_counts_products():
@@ -19,3 +21,9 @@ def test_pyhessian_adapter_matches_the_dense_top_eigenvalue_and_counts_products(
     assert model.training and all(p.grad is None for p in model.parameters())
     ours, count = _lanczos_counted(op, 1)
     assert abs(ours[0] - top) / abs(top) < 1e-5 and count > 0
+
+
+@needs_cifar
+def test_throughput_compares_the_companion_loader_with_a_dataloader():
+    row = throughput(torch.device("cpu"), "simplecnn", n_images=64, batch_size=32)
+    assert row["companion_images_per_s"] > 0 and row["dataloader_images_per_s"] > 0

@@ -203,6 +203,64 @@ def thread_policy(seconds: float = 150.0) -> list:
     return rows
 
 
+class _TorchvisionDataset(torch.utils.data.Dataset):
+    """The plain pipeline: per-image PIL conversion and torchvision transforms."""
+
+    def __init__(self, x_uint8, y):
+        from torchvision import transforms
+
+        self.x, self.y = x_uint8.permute(0, 2, 3, 1).numpy(), y
+        self.transform = transforms.Compose([
+            transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(data_lib.CIFAR10_MEAN, data_lib.CIFAR10_STD)])
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.x[i])), self.y[i]
+
+
+def throughput(device: torch.device, model_name: str, n_images: int = 2560,
+               batch_size: int = 128) -> dict:
+    train = data_lib.load_cifar10("train")
+    x_uint8, y = train.x[:n_images], train.y[:n_images]
+    torch.manual_seed(0)
+    model = build_model(model_name).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def step(xb, yb):
+        optimizer.zero_grad(set_to_none=True)
+        cross_entropy(model(xb), yb).backward()
+        optimizer.step()
+
+    x_dev, y_dev = data_lib.normalize_images(x_uint8, device), y.to(device)
+    gen = torch.Generator(device=device).manual_seed(0)
+
+    def companion_epoch():
+        for xb, yb in data_lib.iterate_minibatches(x_dev, y_dev, batch_size, gen,
+                                                   augment=data_lib.augment_crop_flip):
+            step(xb, yb)
+
+    loader = torch.utils.data.DataLoader(_TorchvisionDataset(x_uint8, y), batch_size=batch_size,
+                                         shuffle=True, num_workers=2,
+                                         pin_memory=device.type == "cuda")
+
+    def dataloader_epoch():
+        for xb, yb in loader:
+            step(xb.to(device, non_blocking=True), yb.to(device, non_blocking=True))
+
+    t_companion = _timed(companion_epoch, device, repeats=2)
+    t_loader = _timed(dataloader_epoch, device, repeats=2)
+    return {"model": model_name, "images": n_images,
+            "companion_images_per_s": n_images / t_companion,
+            "dataloader_images_per_s": n_images / t_loader,
+            "speedup": t_loader / t_companion}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m companion.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

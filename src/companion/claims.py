@@ -15,7 +15,7 @@ evidence quotes the numbers and the rule it used.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
 HOLDS, FAILS, NOT_REACHED = "holds", "fails", "not reached"
