@@ -20,7 +20,7 @@ class Reporter:
     def __init__(self, enabled: bool = True, interval: float = 10.0, stream=None):
         self.enabled, self.interval = enabled, interval
         self.stream = stream if stream is not None else sys.stderr
-        self.prefix, self._last, self._started = "", 0.0, 0.0
+        self.prefix, self._last = "", 0.0
 
     def context(self, figure: str, index: int, total: int, label: str) -> "Reporter":
         self.prefix = f"[Fig. {figure} · run {index}/{total} · {label}]"
@@ -31,8 +31,7 @@ class Reporter:
             print(f"{self.prefix} {text}", file=self.stream, flush=True)
 
     def start_run(self, config, state) -> None:
-        self._started = time.monotonic()
-        self._last = self._started
+        self._last = time.monotonic()
         where = f"resuming at epoch {state['epoch']}" if state["epoch"] else "starting"
         self._write(f"{where}: {config.epochs} epochs, probes {[p.name for p in config.probes]}")
 
