@@ -112,9 +112,12 @@ class Plan:
         runs = {}
         for index, (label, config) in enumerate(self.runs[fig_id], 1):
             reporter.context(fig_id, index, len(self.runs[fig_id]), label)
-            if self.cache.load(config) is not None:
+            result = self.cache.load(config)
+            if result is None:
+                result = training.train(config, self.cache, reporter)
+            else:
                 reporter.cached()
-            runs[label] = (config, training.train(config, self.cache, reporter))
+            runs[label] = (config, result)
         hardware = ", ".join(sorted({r["provenance"]["device"] for _, r in runs.values()}))
         unique = {r["provenance"]["key"]: r for _, r in runs.values()}  # sweeps may share a run
         compute = sum(r["provenance"]["wall_time_s"] for r in unique.values())
