@@ -116,3 +116,45 @@ def test_checkpoint_from_other_code_is_not_resumed(tmp_path, monkeypatch):
     args = (model, torch.optim.SGD(model.parameters(), lr=0.1), torch.Generator())
     monkeypatch.setattr(training, "code_version", lambda: "other")
     assert training._restore(path, *args) is None and not path.exists()
+
+
+@needs_cifar
+def test_steering_optimizer_refreshes_directions_and_resumes_exactly(tmp_path):
+    """nudged with γ = rest = 1 is SGD: the same numbers as plain SGD, plus a refresh log;
+    refresh_once keeps the first directions; an interrupted steered run resumes exactly."""
+    metrics_only = TINY.with_overrides(probes=(TINY.probe("metrics"),))
+    steered = metrics_only.with_overrides(optimizer="nudged").with_overrides(
+        directions=2, refresh_every=3, refresh_examples=32)
+    plain = train(metrics_only, ResultsCache(tmp_path / "sgd"))
+    same = train(steered, ResultsCache(tmp_path / "unit"))
+    assert [round(l, 4) for _, l, _ in same["step_log"]] == \
+        [round(l, 4) for _, l, _ in plain["step_log"]]
+    assert [r["step"] for r in same["refreshes"]] == [0, 3, 6]
+    assert all(r["applied"] and len(r["eigenvalues"]) == 2 for r in same["refreshes"])
+    assert same["refreshes"][1]["overlap"] is not None
+    const = train(steered.with_overrides(rest_scale=0.0, refresh_once=True),
+                  ResultsCache(tmp_path / "const"))
+    assert [r["applied"] for r in const["refreshes"]] == [True, False, False]
+    nudged = steered.with_overrides(gamma=0.1)
+    straight = train(nudged, ResultsCache(tmp_path / "a"))
+    cache = ResultsCache(tmp_path / "b")
+    assert train(nudged, cache, stop_after_epochs=1)["interrupted"]
+    resumed = train(nudged, cache)
+    assert resumed["step_log"] == straight["step_log"]
+    assert resumed["refreshes"][-1]["eigenvalues"] == straight["refreshes"][-1]["eigenvalues"]
+
+
+@needs_cifar
+def test_a_run_can_start_from_another_runs_final_weights(tmp_path):
+    cache = ResultsCache(tmp_path)
+    parent = TINY.with_overrides(probes=(TINY.probe("metrics"),), n_test=64)
+    child = parent.with_overrides(start_from=parent, epochs=1, lr=0.001)
+    result = train(child, cache)
+    parent_result = cache.load(parent)
+    assert parent_result is not None and cache.weights_path(parent).exists()
+    assert result["history"][0]["train_loss"] == pytest.approx(
+        parent_result["history"][-1]["train_loss"], rel=1e-6)
+    assert child.identity()["start_from"] == parent.identity()
+    from companion.config import ParameterError, validate
+    with pytest.raises(ParameterError, match="start_from must train the same network"):
+        validate(child.with_overrides(width=0.25))

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Optional
 
 from .models import MODEL_DATASETS
-from .optim import OPTIMIZERS
+from .optim import OPTIMIZERS, option_problems
 from .probes import Metrics, PROBES, TopEigen
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -56,6 +56,9 @@ class RunConfig:
     track_every: int = 1              # epochs between probe evaluations
     zoom_steps: int = 0               # also probe every `zoom_every` steps for the first zoom_steps
     zoom_every: int = 10
+    # --- where training starts: None = a fresh initialization; a RunConfig = the final
+    # weights of that run (trained first if it is not cached), e.g. Fig. 7's variants
+    start_from: Optional["RunConfig"] = None
     # --- reproducibility
     seed: int = 0
     device: str = "auto"              # auto | cpu | cuda (does not change the cache key)
@@ -95,8 +98,10 @@ class RunConfig:
     def identity(self) -> dict:
         """The values that define the run's numbers (device excluded: it only picks hardware)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("device", "probes", "optimizer_options")}
+                if f.name not in ("device", "probes", "optimizer_options", "start_from")}
         data["optimizer_options"] = dict(self.optimizer_options)
+        if self.start_from is not None:  # absent otherwise: earlier runs keep their keys
+            data["start_from"] = self.start_from.identity()
         data["probes"] = [{"probe": p.name, **asdict(p)} for p in self.probes]
         return data
 
@@ -106,18 +111,32 @@ class RunConfig:
         for probe in data.pop("probes"):
             data.update({k: v for k, v in probe.items() if k != "probe"})
         data.update(data.pop("optimizer_options"))
+        if "start_from" in data:
+            from .results import run_key
+            data["start_from"] = f"run {run_key(self.start_from)}"
         return data
 
 
 def _coerce(current: Any, name: str, value: Any) -> Any:
     """Convert papermill/CLI strings to the current value's type ('0.05' → 0.05, 'none' → None)."""
     if not isinstance(value, str):
+        if isinstance(current, tuple) and isinstance(value, list):
+            return tuple(value)
         if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
         return value
     text = value.strip()
     if text.lower() in ("none", "null", ""):
         return None
+    if isinstance(current, tuple):  # "0.5,1,2" → (0.5, 1.0, 2.0); "" → ()
+        items = [t for t in text.replace(" ", ",").split(",") if t]
+        kinds = {type(c) for c in current} or {float}
+        kind = int if kinds == {int} else float
+        try:
+            return tuple(kind(t) for t in items)
+        except ValueError:
+            raise ParameterError(f"{name} must be comma-separated {kind.__name__}s, "
+                                 f"got {value!r}") from None
     if isinstance(current, bool):
         if text.lower() in ("true", "1", "yes"):
             return True
@@ -151,6 +170,8 @@ def validate(config: RunConfig) -> RunConfig:
         extra = set(dict(config.optimizer_options)) - set(OPTIMIZERS[config.optimizer].options)
         if extra:
             problems.append(f"optimizer {config.optimizer!r} has no option(s) {sorted(extra)}")
+        else:
+            problems.extend(f"optimizer {config.optimizer!r}: {p}" for p in option_problems(config))
     if config.device not in DEVICES:
         problems.append(f"unknown device {config.device!r}; valid: {list(DEVICES)}")
     _positive(problems, config, "lr", "batch_size", "epochs", "track_every", "zoom_every",
@@ -172,6 +193,14 @@ def validate(config: RunConfig) -> RunConfig:
         problems.append(f"probes must be distinct instances of {sorted(PROBES)}, got {names}")
     for probe in config.probes:
         problems.extend(f"{probe.name}.{p}" for p in probe.problems())
+    if config.start_from is not None:
+        try:
+            validate(config.start_from)
+        except ParameterError as err:
+            problems.append(f"start_from: {err}")
+        same = ("model", "width", "batch_norm")
+        if any(getattr(config, n) != getattr(config.start_from, n) for n in same):
+            problems.append(f"start_from must train the same network ({', '.join(same)} equal)")
     if problems:
         raise ParameterError("invalid run parameters:\n  - " + "\n  - ".join(problems))
     return config

@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 from .config import MODEL_DATASETS, ParameterError, RunConfig, validate
 
 PROFILES = ("smoke", "default", "paper")
+INHERITED = ("width", "batch_norm", "seed", "device")  # user overrides a start_from run shares
 SWEEPABLE = {"lr": "lr=", "batch_size": "S="}  # fields a figure may sweep, and their label prefix
 
 
@@ -46,7 +47,9 @@ class Figure:
     paper: str                       # bibliography key of the paper
     caption: str                     # the paper's caption
     runs: tuple                      # RunSpec, paper settings
-    profiles: Mapping[str, Mapping[str, Mapping[str, Any]]]  # profile → model → overrides
+    # profile → model (or a run's label, which wins over its model) → overrides; None
+    # instead of overrides leaves that run out of the profile (``shrunk`` says why)
+    profiles: Mapping[str, Mapping[str, Mapping[str, Any]]]
     shrunk: Mapping[str, str]        # profile → what it changes relative to the paper, and why
     grids: Mapping = field(default_factory=dict)  # profile → model ("*": all) → {field: values}
     claims: tuple = ()
@@ -54,7 +57,7 @@ class Figure:
 
 
 FIGURES: dict = {}
-CHAPTER_MODULES = ("spectrum_growth",)  # modules of companion.chapters, in book order
+CHAPTER_MODULES = ("spectrum_growth", "step_vs_curvature")  # modules of companion.chapters, in book order
 
 
 def register(figure: Figure) -> Figure:
@@ -120,13 +123,24 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
             if label in labels:
                 continue
         labels.add(label)
-        profile_overrides = figure.profiles[profile].get(config.model, {})
+        per_profile = figure.profiles[profile]
+        if per_profile.get(label, {}) is None or per_profile.get(config.model, {}) is None:
+            continue
+        profile_overrides = {**per_profile.get(config.model, {}), **per_profile.get(label, {})}
         config = config.with_overrides(**{k: v for k, v in profile_overrides.items()
                                           if k not in spec.sweep})
         user = {k: v for k, v in overrides.items() if k != "model"}
+        if config.start_from is not None:  # the run it starts from trains the same network
+            inherited = {k: v for k, v in {**overrides, **user}.items() if k in INHERITED}
+            parent = config.start_from
+            if "model" in overrides:
+                parent = parent.with_overrides(model=config.model, dataset=config.dataset)
+            config = config.with_overrides(start_from=parent.with_overrides(**inherited))
         validate(config.with_overrides(**user))  # a bad value is an error even where a sweep wins
         config = config.with_overrides(**{k: v for k, v in user.items() if k not in spec.sweep})
         resolved.append((label, validate(config)))
+    if not resolved:
+        raise ParameterError(f"figure {figure.id} has no run at profile {profile!r}")
     return resolved
 
 

@@ -13,6 +13,7 @@ and the book's text are not part of it: changing them re-plots without recomputi
 Layout (showyourwork-style: what is generated lives under the ignored ``data/``)::
 
     data/cache/runs/<model>-<key>/result.json      # history + provenance
+    data/cache/runs/<model>-<key>/weights.pt       # final weights (runs may start from them)
     data/cache/runs/<model>-<key>/checkpoint.pt    # while a run is in progress
     data/paper/runs/<model>-<key>/result.json      # committed paper-profile results (GPU)
 
@@ -113,6 +114,10 @@ class ResultsCache:
 
     def checkpoint_path(self, config: RunConfig) -> Path:
         return self.run_dir(config) / "checkpoint.pt"
+
+    def weights_path(self, config: RunConfig) -> Path:
+        """The run's final weights (a later run may start from them, ``start_from``)."""
+        return self.run_dir(config) / "weights.pt"
 
     def load(self, config: RunConfig, accept_stale: bool = True) -> Optional[dict]:
         """The stored result of this exact configuration made by the current code, else a

@@ -12,6 +12,11 @@
 * a checkpoint is written atomically after every epoch (model, optimizer, RNG states and
   the probes' state), so an interrupted run resumes where it stopped and ends with the
   same numbers;
+* an optimizer that steers by the top Hessian eigenvectors (``nudged``) gets them from a
+  warm-started Lanczos run before the first step and every ``refresh_every`` steps (every
+  epoch when 0); each refresh is logged in ``refreshes`` (eigenvalues, products, seconds,
+  overlap with the previous subspace);
+* a run with ``start_from`` starts from the final weights of that run (trained first);
 * a non-finite or exploding loss is recorded as divergence and ends the run cleanly;
 * the final history is stored in the results cache with its provenance.
 """
@@ -26,7 +31,8 @@ import torch
 
 from .config import RunConfig, validate
 from .models import build_model
-from .optim import build_optimizer, optimizer_spec
+from .optim import build_optimizer, optimizer_options, optimizer_spec
+from .probes import top_eigenpairs
 from .progress import Reporter
 from .results import ResultsCache, atomic_torch_save, code_version, provenance
 from .runtime import resolve_device
@@ -38,7 +44,7 @@ GD_CHUNK = 512           # full-batch gradients are accumulated over chunks of t
 
 def train(config: RunConfig, cache: Optional[ResultsCache] = None,
           reporter: Optional[Reporter] = None, stop_after_epochs: Optional[int] = None,
-          deadline: Optional[float] = None) -> dict:
+          deadline: Optional[float] = None, need_weights: bool = False) -> dict:
     """Run ``config`` (or load its cached result, or resume its checkpoint).
 
     ``stop_after_epochs`` stops after that many epochs *of this call*, and ``deadline``
@@ -48,19 +54,27 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
     validate(config)
     cache = cache or ResultsCache()
     cached = cache.load(config)
-    if cached is not None:
+    if cached is not None and (not need_weights or cache.weights_path(config).exists()):
         return cached
     reporter = reporter or Reporter(enabled=False)
 
     device = resolve_device(config.device)
+    parent_weights = None
+    if config.start_from is not None:
+        train(config.start_from, cache, reporter, need_weights=True)
+        parent_weights = torch.load(cache.weights_path(config.start_from), map_location=device)
     task = build_task(config, device)
     torch.manual_seed(config.seed)
     model = build_model(config.model, **task.build_options).to(device)
+    if parent_weights is not None:
+        model.load_state_dict(parent_weights)
     optimizer = build_optimizer(model, config)
+    steering = _Steering(task, config, device) if optimizer_spec(config.optimizer).steers else None
     gen = generator(device, config.seed + 1)
     prepared = {p.name: p.prepare(task, config, device) for p in config.probes}
     state = {"epoch": 0, "step": 0, "history": [], "step_log": [], "diverged_at_step": None,
-             "initial_loss": None, "elapsed_s": 0.0, "probe_state": {p.name: {} for p in config.probes}}
+             "initial_loss": None, "elapsed_s": 0.0, "refreshes": [], "directions": None,
+             "probe_state": {p.name: {} for p in config.probes}}
 
     def measure(phase: str) -> dict:
         record = {"step": state["step"], "epoch": round(state["step"] / task.steps_per_epoch, 6),
@@ -76,6 +90,8 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
     saved = _restore(checkpoint, model, optimizer, gen) if checkpoint.exists() else None
     if saved is not None:
         state = saved
+        if steering is not None and state["directions"] is not None:
+            optimizer.set_directions(state["directions"])
     else:
         start = time.perf_counter()
         measure("init")
@@ -86,7 +102,7 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
     epochs_this_call = 0
     while state["epoch"] < config.epochs and state["diverged_at_step"] is None:
         start = time.perf_counter()
-        _train_one_epoch(model, optimizer, task, config, gen, state, measure)
+        _train_one_epoch(model, optimizer, task, config, gen, state, measure, steering)
         state["epoch"] += 1
         if state["diverged_at_step"] is None and (state["epoch"] % config.track_every == 0
                                                   or state["epoch"] == config.epochs):
@@ -103,20 +119,26 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
         "history": state["history"],
         "step_log": state["step_log"],
         "diverged_at_step": state["diverged_at_step"],
+        "refreshes": state["refreshes"],
         "steps_per_epoch": task.steps_per_epoch,
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "data": task.data_source,
         "provenance": provenance(config, device, state["elapsed_s"]),
     }
+    atomic_torch_save(cache.weights_path(config),
+                      {k: v.detach().cpu() for k, v in model.state_dict().items()})
     cache.save(config, result)
     checkpoint.unlink(missing_ok=True)
     reporter.run_done(config, result)
     return result
 
 
-def _train_one_epoch(model, optimizer, task, config, gen, state, measure) -> None:
+def _train_one_epoch(model, optimizer, task, config, gen, state, measure, steering) -> None:
     model.train()
-    for inputs, targets in task.epoch_batches(gen):
+    for index, (inputs, targets) in enumerate(task.epoch_batches(gen)):
+        if steering is not None and steering.due(state["step"], index):
+            steering.refresh(model, optimizer, state)
+            model.train()
         loss, acc = _step(model, optimizer, task.loss_fn, inputs, targets, config)
         state["step"] += 1
         state["step_log"].append([state["step"], round(loss, 6), round(acc, 6)])
@@ -147,6 +169,44 @@ def _step(model, optimizer, loss_fn, inputs, targets, config) -> tuple:
         correct += (outputs.detach().argmax(-1) == yb).sum().cpu()
     optimizer.step()
     return float(total), float(correct) / targets.numel()
+
+
+class _Steering:
+    """Refreshes a steering optimizer's directions: the top-``directions`` eigenvectors of
+    the Hessian on a fixed subset, by Lanczos warm-started from the previous ones."""
+
+    def __init__(self, task, config, device):
+        self.config, self.options = config, optimizer_options(config)
+        self.batches = task.hessian_batches(self.options["refresh_examples"],
+                                            self.options["refresh_examples"], config.seed + 3)
+        self.loss_fn = task.loss_fn
+
+    def due(self, step: int, index_in_epoch: int) -> bool:
+        every = self.options["refresh_every"]
+        return step == 0 or (step % every == 0 if every else index_in_epoch == 0)
+
+    def refresh(self, model, optimizer, state) -> None:
+        """Recompute the top eigenpairs and steer by them; with ``refresh_once`` the first
+        directions are kept (SGD-const-top) and later refreshes only measure λ."""
+        start = time.perf_counter()
+        previous = state["directions"]
+        result = top_eigenpairs(model, self.loss_fn, self.batches, self.config,
+                                self.options["directions"], self.options["refresh_tol"],
+                                seed=self.config.seed + 17 + state["step"],
+                                previous=state.get("last_vecs", previous))
+        vecs = result.vecs.detach()
+        overlap = None
+        if previous is not None:
+            overlap = float((previous.to(vecs).T @ vecs).pow(2).sum()) / vecs.shape[1]
+        applied = previous is None or not self.options["refresh_once"]
+        if applied:
+            optimizer.set_directions(vecs)
+            state["directions"] = vecs.cpu()
+        state["last_vecs"] = vecs.cpu()
+        state["refreshes"].append({
+            "step": state["step"], "eigenvalues": [float(v) for v in result.vals.cpu()],
+            "lanczos_matvecs": int(result.num_matvecs), "overlap": overlap,
+            "applied": applied, "seconds": round(time.perf_counter() - start, 3)})
 
 
 def _save_checkpoint(path, model, optimizer, gen, state) -> None:
