@@ -59,15 +59,12 @@ from IPython.display import HTML, display
 from myst_nb import glue
 
 from companion.chapters.spectrum_growth import key_numbers
-from companion.reproduce import Plan, split_param_string
+from companion.reproduce import notebook_plan
 
-overrides, grids = split_param_string(params)
-overrides.update({k: v for k, v in dict(model=model, lr=lr, batch_size=batch_size,
-                                        epochs=epochs, width=width, top_k=top_k, seed=seed,
-                                        device=device).items() if v is not None})
-grids.update({k: v for k, v in dict(lr=lr_grid, batch_size=batch_size_grid).items() if v})
-plan = Plan(figures, profile, overrides, grids, output_dir or None, chapter="spectrum_growth",
-            progress=progress)  # validates every run before any training
+plan = notebook_plan("spectrum_growth", figures, profile, output_dir, params, progress,
+                     grids=dict(lr=lr_grid, batch_size=batch_size_grid), model=model, lr=lr,
+                     batch_size=batch_size, epochs=epochs, width=width, top_k=top_k,
+                     seed=seed, device=device)  # validates every run before any training
 outcomes = plan.run_all()
 for name, value in key_numbers(outcomes).items():
     glue(name, value, display=False)
@@ -76,15 +73,6 @@ for name, value in key_numbers(outcomes).items():
 from companion.report import summary_html
 
 display(HTML(summary_html(list(outcomes.values()))))
-
-
-# %% tags=["remove-cell"]
-def show(fig_id):
-    if fig_id in outcomes:
-        outcomes[fig_id].show()
-    else:
-        display(HTML(f"<p><em>Fig. {fig_id} was not selected in this execution "
-                     f"(figures = {figures!r}).</em></p>"))
 
 
 # %% [markdown]
@@ -100,7 +88,7 @@ def show(fig_id):
 # $\eta\lambda_1 =$ {glue:text}`fig1_ratio:.2f`.
 
 # %% tags=["remove-input"]
-show("1")
+plan.show("1")
 
 # %% [markdown]
 # ## Fig. 2 — a sharp initial growth, then a plateau?
@@ -114,7 +102,7 @@ show("1")
 # follow stably.
 
 # %% tags=["remove-input"]
-show("2")
+plan.show("2")
 
 # %% [markdown]
 # ## Fig. 3 — is full-batch gradient descent unstable?
@@ -126,7 +114,7 @@ show("2")
 # the largest $\eta\lambda_1$ reached was {glue:text}`fig3_max_ratio:.2f`.
 
 # %% tags=["remove-input"]
-show("3")
+plan.show("3")
 
 # %% [markdown]
 # ## Fig. 4 — do learning rate and batch size limit the peak curvature?
@@ -139,7 +127,7 @@ show("3")
 # figure's claims, {glue:text}`fig4_tally:s`.
 
 # %% tags=["remove-input"]
-show("4")
+plan.show("4")
 
 # %% [markdown]
 # ## Re-run it

@@ -27,3 +27,13 @@ def test_pyhessian_adapter_matches_the_dense_top_eigenvalue_and_counts_products(
 def test_throughput_compares_the_companion_loader_with_a_dataloader():
     row = throughput(torch.device("cpu"), "simplecnn", n_images=64, batch_size=32)
     assert row["companion_images_per_s"] > 0 and row["dataloader_images_per_s"] > 0
+
+
+@needs_cifar
+def test_warm_started_lanczos_needs_fewer_products_for_the_same_eigenvalues():
+    from companion.bench import warm_vs_cold
+
+    out = warm_vs_cold(torch.device("cpu"), points=2, every=2, k=3, tol=1e-3)
+    (point,) = out["points"]
+    assert point["warm_products"] < point["cold_products"]
+    assert point["max_rel_diff"] < 1e-2

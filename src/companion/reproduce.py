@@ -141,6 +141,28 @@ class Plan:
         """Every selected figure, in order: id -> FigureOutcome."""
         return {fid: self.run(fid) for fid in self.figure_ids}
 
+    def show(self, fig_id: str) -> None:
+        """In a notebook: the figure with its caption, claims and parameters, or a line
+        saying it was not selected in this execution."""
+        from IPython.display import HTML, display
+
+        if fig_id in self.outcomes:
+            self.outcomes[fig_id].show()
+        else:
+            display(HTML(f"<p><em>Fig. {fig_id} was not selected in this execution "
+                         f"(figures: {', '.join(self.figure_ids)}).</em></p>"))
+
+
+def notebook_plan(chapter: str, figures: Any, profile: str, output_dir: Any, params: str = "",
+                  progress: Any = True, grids: Optional[Mapping] = None, **overrides) -> Plan:
+    """The Plan of a chapter notebook's parameters cell: ``params`` ('n_hessian=512
+    lr_grid=0.01,0.1') plus the named overrides and grids that are not None."""
+    parsed, parsed_grids = split_param_string(params)
+    parsed.update({k: v for k, v in overrides.items() if v is not None})
+    parsed_grids.update({k: v for k, v in dict(grids or {}).items() if v})
+    return Plan(figures, profile, parsed, parsed_grids, output_dir or None, chapter=chapter,
+                progress=progress)
+
 
 def _short_commit(commit: str) -> str:
     """'<40 hex>+dirty' → '<12 hex>+dirty' (a run from uncommitted code must say so)."""

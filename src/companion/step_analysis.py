@@ -157,3 +157,83 @@ def flatter_than_top(direction: int, ratio: float = 0.5, runs=None) -> Claim:
     return _per_run(runs, decide, f"The loss is much flatter along e{direction} than along e1",
                     f"holds if the median over points of the loss range over |k| ≤ "
                     f"{SECTION_FIT_K:g} along e{direction} is < {ratio:g}× that along e1")
+
+
+# ----------------------------------------------------------------------------- Figs. 5, 7
+def cosine_of_paper_order(low: float = 0.1, high: float = 0.8) -> Claim:
+    """C5(a): the maximum mean |cos| is "roughly between 0.2 and 0.4": within ×2 of it."""
+    def check(runs):
+        parts, statuses = [], []
+        for label, (_, result) in runs.items():
+            best = max(np.mean(r["cosines"][:5]) for r in direction_records(result))
+            statuses.append(HOLDS if low <= best <= high else FAILS)
+            parts.append(f"{label}: max {best:.3f}")
+        return combine(statuses), "; ".join(parts) + (
+            f" (holds if the maximum over points of the top-5 mean |cos| lies in "
+            f"[{low:g}, {high:g}], within a factor 2 of the paper's 0.2–0.4)")
+    return Claim("The maximum average cosine with the top 5 directions is of the order of "
+                 "0.2–0.4", check)
+
+
+def cosine_far_above_random(factor: float = 20.0, share: float = 0.9) -> Claim:
+    """C5(b): after the first point, the mean cosine is ≥ 20× √(2/(πD)) at ≥ 90% of points."""
+    def check(runs):
+        parts, statuses = [], []
+        for label, (_, result) in runs.items():
+            records = direction_records(result)[1:]
+            if not records:
+                statuses.append(NOT_REACHED)
+                parts.append(f"{label}: a single point")
+                continue
+            base = random_cosine(records[0]["num_parameters"])
+            above = float(np.mean([np.mean(r["cosines"][:5]) >= factor * base for r in records]))
+            statuses.append(HOLDS if above >= share else FAILS)
+            parts.append(f"{label}: ≥ {factor:g}× random ({factor * base:.3g}) at {above:.0%}")
+        return combine(statuses), "; ".join(parts) + (
+            f" (holds if, after the first point, the top-5 mean |cos| is ≥ {factor:g}× the "
+            f"random baseline √(2/(πD)) at ≥ {share:.0%} of points)")
+    return Claim("The gradient is far more aligned with the top directions than with a "
+                 "random direction", check)
+
+
+def variant_claims() -> tuple:
+    """C7, on the final 10% of iterations against vanilla SGD."""
+    def final(result, key):
+        if key == "lambda":
+            series = [(r["step"], r["eigenvalues"][0]) for r in result["refreshes"]]
+        else:
+            series = [(r["step"], r["train_loss"]) for r in result["history"] if "train_loss" in r]
+        last = max(s for s, _ in series)
+        return float(np.mean([v for s, v in series if s >= 0.9 * last]))
+
+    def compare(variant, lam_rule, loss_rule, says):
+        def check(runs):
+            if "sgd" not in runs or variant not in runs:
+                return NOT_REACHED, f"needs the runs sgd and {variant}"
+            (_, sgd), (_, other) = runs["sgd"], runs[variant]
+            lam = final(other, "lambda") / final(sgd, "lambda")
+            loss = final(other, "loss") / final(sgd, "loss")
+            ok = lam_rule(lam) and loss_rule(loss)
+            return (HOLDS if ok else FAILS), (
+                f"{variant} / SGD over the final 10% of iterations: λ1 ×{lam:.2f}, loss ×{loss:.2f}")
+        return Claim(says, check)
+
+    def scaled(runs):
+        pairs = [(c.flat()["gamma"], final(r, "lambda")) for label, (c, r) in runs.items()
+                 if label.startswith("top×") or label == "sgd"]
+        if len(pairs) < 3:
+            return NOT_REACHED, "fewer than 3 scaled variants"
+        from scipy.stats import spearmanr
+        rho = float(spearmanr(*zip(*pairs)).statistic)
+        text = ", ".join(f"f={f:g}: {lam:.3g}" for f, lam in sorted(pairs))
+        return (HOLDS if rho < -0.5 else FAILS), (
+            f"final λ1 {text}; Spearman ρ = {rho:.2f} (holds if ρ < −0.5)")
+
+    return (compare("top", lambda r: r <= 0.9, lambda r: r >= 1.05,
+                    "Following only the gradient's projection on e1 reaches a lower λ1 "
+                    "(≤ 0.9× SGD's) at a higher loss (≥ 1.05× SGD's)"),
+            compare("no-top", lambda r: r >= 1.1, lambda r: r <= 1.05,
+                    "Removing the projection on e1 reaches a sharper region (λ1 ≥ 1.1× SGD's) "
+                    "at a similar loss (≤ 1.05× SGD's)"),
+            Claim("A larger step along e1 (top-scaled, factor f) ends in a flatter region "
+                  "(the authors' code; not in the paper's text)", scaled))

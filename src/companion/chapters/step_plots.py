@@ -10,6 +10,7 @@ import numpy as np
 from .. import step_analysis as S
 from ..plotting import footer, sweep_colors
 
+ETA_COLORS = {0.001: "#d62728", 0.01: "#2ca02c", 0.1: "#1f77b4"}  # the authors' Fig. 5
 ALPHA_COLORS = {0.25: "#6baed6", 0.5: "#1f77b4", 1.0: "#2ca02c", 2.0: "#d62728", 4.0: "#7f0000"}
 
 
@@ -25,12 +26,13 @@ def plot_alignment(runs: dict, footer_text: str = "") -> plt.Figure:
     for ax, model in zip(axes[0], models):
         mine = sorted(((c.lr, label, r) for label, (c, r) in runs.items()
                        if _model(label) == model), key=lambda t: t[0])
-        colors = dict(zip(sorted({lr for lr, _, _ in mine}), ["#d62728", "#2ca02c", "#1f77b4"]))
+        others = iter(sweep_colors(len(mine)))
         for lr, label, result in mine:
             records = S.direction_records(result)
             acc = [r["train_acc"] for r in records]
             cos = [float(np.mean(r["cosines"][:5])) for r in records]
-            ax.plot(acc, cos, "o-", color=colors.get(lr, "0.3"), ms=4, lw=1.2, label=f"η = {lr:g}")
+            color = ETA_COLORS.get(lr) or next(others)
+            ax.plot(acc, cos, "o-", color=color, ms=4, lw=1.2, label=f"η = {lr:g}")
         dim = S.direction_records(mine[0][2])[0]["num_parameters"]
         ax.axhline(S.random_cosine(dim), color="purple", ls=":", lw=1.2,
                    label=f"random, D = {dim:,}")
@@ -42,10 +44,11 @@ def plot_alignment(runs: dict, footer_text: str = "") -> plt.Figure:
 
 
 def plot_step(runs: dict, footer_text: str = "", direction: int = 1) -> plt.Figure:
-    """Figs. 6, 15–18: per run, ΔL(α) in % against the epoch (edge-phase points, η·λ1 ≥ 1,
-    filled; earlier ones hollow), and the cross-sections L(θ + k Δθ_i e_i) − L(θ), one curve
-    per point coloured by λ1 (blue → red). y-limits are those of e1 (Figs. 15–16 keep
-    Fig. 6's scale, as the paper does)."""
+    """Figs. 6, 15–18: per run, ΔL(α) in % against the epoch (symlog axis; edge-phase
+    points, η·λ1 ≥ 1, filled, earlier ones hollow), and the cross-sections
+    L(θ + k Δθ_i e_i) − L(θ) over |k| ≤ 4 (the range the claims fit), one curve per point
+    coloured by λ1 (blue → red). Axes keep e1's scale (Figs. 15–16 keep Fig. 6's, as the
+    paper does)."""
     fig, axes = plt.subplots(len(runs), 2, figsize=(11.5, 3.7 * len(runs)), squeeze=False)
     for row, (label, (config, result)) in zip(axes, runs.items()):
         records = S.direction_records(result)
@@ -64,29 +67,33 @@ def plot_step(runs: dict, footer_text: str = "", direction: int = 1) -> plt.Figu
                 left.scatter(epochs[edge], changes[edge, j], color=color, s=18, label=f"α = {a:g}")
                 left.scatter(epochs[~edge], changes[~edge, j], facecolor="none",
                              edgecolor=color, s=18)
-            reference = S.step_changes(records, alphas, 1)
-            span = np.nanmax(np.abs(reference)) * 1.1 or 1.0
+            reference = S.step_changes(records, alphas, 1)  # e1's scale on every panel
+            span = np.nanmax(np.abs(reference)) * 1.3 or 1.0
+            left.set_yscale("symlog", linthresh=1.0)  # ±1% linear, logarithmic beyond
             left.set_ylim(-span, span)
         left.axhline(0, color="k", lw=0.6)
         left.set(xlabel="epoch", ylabel=f"ΔL along e{shown} (% of L)",
-                 title=f"{label}: step α·ηg̃{shown}" + (" (e1: e%s not measured)" % key
+                 title=f"{label}: step α·ηg̃{shown}" + (f" (ΔL along e{key} not measured)"
                                                         if shown != key else ""))
         left.legend(fontsize=7, ncols=len(alphas), loc="upper left")
         lams = np.array([r["eigenvalues"][0] for r in records])
         cmap = plt.get_cmap("coolwarm")
         norm = plt.Normalize(lams.min(), lams.max())
-        span = 0.0
+        shown_k = np.abs(ks) <= S.SECTION_FIT_K
+        e1 = [np.array(r["sections"]["1"])[shown_k] - r["loss"] for r in records
+              if "1" in r["sections"]]
         for r, lam in zip(records, lams):
-            if "1" in r["sections"]:
-                span = max(span, np.ptp(np.array(r["sections"]["1"])[np.abs(ks) <= 8]))
             if key in r["sections"]:
                 losses = np.array(r["sections"][key])
                 right.plot(ks, losses - r["loss"], color=cmap(norm(lam)), lw=1.2,
                            marker="." if config.lr * lam >= S.EDGE else None)
+        right.set_xlim(-S.SECTION_FIT_K - 0.3, S.SECTION_FIT_K + 0.3)
         right.set(xlabel=f"k (multiples of the expected step Δθ{key} along e{key})",
                   ylabel="L(θ + k Δθ e) − L(θ)", title=f"{label}: loss along e{key}")
-        if span:
-            right.set_ylim(-0.1 * span, 1.05 * span)
+        if e1:  # e1's range on every panel (Figs. 15–16 keep Fig. 6's scale)
+            low, high = min(c.min() for c in e1), max(c.max() for c in e1)
+            pad = 0.05 * (high - low) or 1e-3
+            right.set_ylim(low - pad, high + pad)
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
         fig.colorbar(sm, ax=right, label="λ1 at that point")
     footer(fig, footer_text)
@@ -134,7 +141,7 @@ def plot_variants(runs: dict, footer_text: str = "") -> plt.Figure:
                         label=name)
         loss_ax.set(xlabel="iteration", ylabel="training loss",
                     title="variants" if g == 0 else "top-scaled by f")
-        lam_ax.set(xlabel="iteration", ylabel="λ1", yscale="log")
+        lam_ax.set(xlabel="iteration", ylabel="λ1 (every refresh)")
         loss_ax.legend(fontsize=8)
     footer(fig, footer_text)
     return fig
