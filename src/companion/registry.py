@@ -53,6 +53,7 @@ class Figure:
     shrunk: Mapping[str, str]        # profile → what it changes relative to the paper, and why
     grids: Mapping = field(default_factory=dict)  # profile → model ("*": all) → {field: values}
     claims: tuple = ()
+    no_claims: str = ""              # why a figure has no claim (the paper makes none about it)
     plot: Optional[Callable] = field(default=None, compare=False)  # (runs, footer) -> Figure
 
 

@@ -74,6 +74,12 @@ class FigureOutcome:
                 f"<th>compute time</th></tr></thead><tbody>{rows}</tbody></table>"
                 f"<p class='params-common'>Shared by all runs: {html.escape(common)}.</p>")
 
+    def _claims_html(self) -> str:
+        if not self.claims and self.figure.no_claims:
+            return f"<p><strong>Claims:</strong> none; {html.escape(self.figure.no_claims)}.</p>"
+        return (f"<p><strong>Claims, computed from this run</strong> ({tally(self.claims)}):"
+                f"</p>{claims_table(self.claims)}")
+
     def _repr_html_(self) -> str:
         f = self.figure
         stale = "".join(
@@ -87,8 +93,7 @@ class FigureOutcome:
             f"<p><strong>This run:</strong> profile <code>{self.profile}</code> on "
             f"{html.escape(self.hardware)}, compute time {self.wall_time_s:.0f} s. "
             f"Relative to the paper: {html.escape(f.shrunk.get(self.profile, 'the paper settings'))}."
-            f"</p>{stale}<p><strong>Claims, computed from this run</strong> ({tally(self.claims)}):"
-            f"</p>{claims_table(self.claims)}"
+            f"</p>{stale}{self._claims_html()}"
             f"<details><summary>Parameters of the runs</summary>{self.parameters_table()}"
             f"</details></div>")
 
