@@ -5,7 +5,7 @@ from companion.config import ParameterError
 
 
 def test_every_figure_resolves_at_every_profile():
-    for fig_id in registry.FIGURES:
+    for fig_id in list(registry.figures()):
         for profile in registry.PROFILES:
             runs = registry.resolve(fig_id, profile)
             assert runs and len({label for label, _ in runs}) == len(runs)

@@ -123,21 +123,29 @@ PEAK_RULE = (f"λ1 is smoothed by a running mean over {SMOOTH} evaluations; its 
 
 
 # ----------------------------------------------------------------------------- sweeps
+# field → (what the paper predicts a smaller, earlier peak from; sort descending; symbol)
+SWEEP_DIRECTION = {"lr": ("a larger η", False, "η"), "batch_size": ("a smaller S", True, "S"),
+                   "momentum": ("a larger momentum", False, "μ")}
+
+
 def sweep_runs(runs: Mapping, model: str, field: str) -> list:
-    """The runs of ``model`` that sweep ``field`` (label ``model/lr=…`` or ``model/S=…``),
-    ordered along the direction in which the paper predicts a smaller, earlier peak."""
-    prefix = "lr=" if field == "lr" else "S="
+    """The runs of ``model`` that sweep ``field`` (labels ``model/lr=…``, ``model/S=…``,
+    ``model/μ=…``), ordered along the direction in which the paper predicts a smaller,
+    earlier peak."""
+    from .registry import SWEEPABLE
+
     chosen = [(c, r) for label, (c, r) in runs.items()
-              if c.model == model and label.split("/")[-1].startswith(prefix)]
-    return sorted(chosen, key=lambda cr: getattr(cr[0], field), reverse=(field != "lr"))
+              if c.model == model and label.split("/")[-1].startswith(SWEEPABLE[field])]
+    return sorted(chosen, key=lambda cr: getattr(cr[0], field),
+                  reverse=SWEEP_DIRECTION[field][1])
 
 
 def _sweep_name(field: str) -> str:
-    return "a larger η" if field == "lr" else "a smaller S"
+    return SWEEP_DIRECTION[field][0]
 
 
 def _value(config, field: str) -> str:
-    return f"η={config.lr:g}" if field == "lr" else f"S={config.batch_size}"
+    return f"{SWEEP_DIRECTION[field][2]}={getattr(config, field):g}"
 
 
 def _sweep_claim(field: str, model: str, index: int, says: str, rule: str, decide) -> Claim:

@@ -35,10 +35,10 @@ class RunConfig:
     """
 
     # --- model and data
-    model: str = "simplecnn"          # simplecnn | resnet32 | lstm
+    model: str = "simplecnn"          # simplecnn | resnet32 | vgg11 | lstm
     dataset: str = "cifar10"          # cifar10 | ptb (must match the model)
     width: float = 1.0                # width multiplier; 1.0 is the paper's network
-    batch_norm: bool = False          # ResNet-32 only; the paper omits BN (§2, footnote 2)
+    batch_norm: bool = False          # ResNet-32 (the paper omits BN, §2 fn. 2) and VGG-11
     n_train: Optional[int] = None     # first n training examples (LSTM: tokens); None = all
     n_test: Optional[int] = None      # first n test examples (LSTM: tokens); None = all
     augment: bool = True              # pad-4 random crop + horizontal flip (CIFAR-10)
@@ -51,6 +51,8 @@ class RunConfig:
     momentum: float = 0.0             # the paper uses plain SGD unless stated
     weight_decay: float = 0.0         # torch convention: gradient += wd·θ (Keras L2(c) is wd = 2c)
     epochs: int = 10                  # with gd: one epoch = one full-batch step
+    lr_drop_epoch: Optional[int] = None  # from this epoch on, η × lr_drop_factor (App. A.2)
+    lr_drop_factor: float = 0.1
     # --- what is measured, and when
     probes: tuple = (Metrics(), TopEigen())  # see companion.probes
     track_every: int = 1              # epochs between probe evaluations
@@ -148,7 +150,8 @@ def _coerce(current: Any, name: str, value: Any) -> Any:
             return float(text)
         except ValueError:
             raise ParameterError(f"{name} must be a number, got {value!r}") from None
-    if isinstance(current, int) or current is None and name.startswith("n_"):
+    if isinstance(current, int) or current is None and (name.startswith("n_")
+                                                         or name.endswith("_epoch")):
         try:
             return int(text)
         except ValueError:
@@ -186,8 +189,14 @@ def validate(config: RunConfig) -> RunConfig:
         problems.append(f"weight_decay must be >= 0, got {config.weight_decay!r}")
     if config.zoom_steps < 0:
         problems.append(f"zoom_steps must be >= 0, got {config.zoom_steps!r}")
-    if config.batch_norm and config.model != "resnet32":
-        problems.append("batch_norm=True is only available for model 'resnet32'")
+    if config.batch_norm and config.model not in ("resnet32", "vgg11"):
+        problems.append("batch_norm=True is only available for models 'resnet32' and 'vgg11'")
+    if config.lr_drop_epoch is not None and (not isinstance(config.lr_drop_epoch, int)
+                                             or config.lr_drop_epoch < 1):
+        problems.append(f"lr_drop_epoch must be a positive integer or None, "
+                        f"got {config.lr_drop_epoch!r}")
+    if not config.lr_drop_factor > 0:
+        problems.append(f"lr_drop_factor must be positive, got {config.lr_drop_factor!r}")
     names = [p.name for p in config.probes]
     if len(set(names)) != len(names) or any(n not in PROBES for n in names):
         problems.append(f"probes must be distinct instances of {sorted(PROBES)}, got {names}")

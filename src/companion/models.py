@@ -12,6 +12,11 @@
   (Taki 2017): every conv is He-normal with variance x 1/15 (the number of
   residual blocks), biases zero.  ``batch_norm=True`` puts BN before each ReLU
   (pre-activation), for Appendix A.1.
+* ``VGG11``: configuration "A" of Simonyan & Zisserman 2014 for 32x32 inputs (8 3x3
+  convolutions 64, M, 128, M, 256, 256, M, 512, 512, M, 512, 512, M, then dense 10), with
+  batch normalization after each convolution (``batch_norm=True``, the default; the
+  companion's VGG-11 of Appendix A and of the barriers chapter). 9.2 M parameters at
+  ``width=1``; He-normal convolutions.
 * ``LSTMLanguageModel``: Zaremba et al. 2014 "small" PTB model (2 layers of
   200 units, weights uniform in [-0.1, 0.1]) with dropout 0.1 as in the paper.
   The paper calls it bidirectional; a bidirectional next-word model would see
@@ -155,15 +160,49 @@ class LSTMLanguageModel(nn.Module):
         return self.decoder(self.drop(h))
 
 
+# ------------------------------------------------------------------ VGG-11
+VGG11_LAYERS = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
+
+
+class VGG11(nn.Module):
+    """VGG-11 for CIFAR (logits out), BN after every convolution unless ``batch_norm=False``."""
+
+    def __init__(self, num_classes: int = 10, width: float = 1.0, batch_norm: bool = True,
+                 in_channels: int = 3):
+        super().__init__()
+        layers, channels = [], in_channels
+        for item in VGG11_LAYERS:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2))
+                continue
+            out = _w(item, width)
+            layers += [nn.Conv2d(channels, out, 3, padding=1, bias=not batch_norm)]
+            layers += [nn.BatchNorm2d(out)] if batch_norm else []
+            layers.append(nn.ReLU())
+            channels = out
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(channels, num_classes)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
 # ------------------------------------------------------------------ registry
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "simplecnn": SimpleCNN,
     "resnet32": ResNet32,
+    "vgg11": VGG11,
     "lstm": LSTMLanguageModel,
 }
 MODEL_DATASETS: dict[str, tuple] = {  # the data sets (keys of companion.tasks.TASKS) each trains on
     "simplecnn": ("cifar10",),
     "resnet32": ("cifar10",),
+    "vgg11": ("cifar10",),
     "lstm": ("ptb",),
 }
 

@@ -13,7 +13,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .claims import curvature_records, peak, sweep_runs
+from .claims import SWEEP_DIRECTION, _value, curvature_records, peak, sweep_runs
 
 SWEEP_COLORS = ("#1f77b4", "#2ca02c", "#d62728")  # blue/green/red: increasing η, decreasing S
 
@@ -56,21 +56,23 @@ def eigen_matrix(records: list) -> np.ndarray:
 
 
 def plot_sweeps(runs: dict, footer_text: str = "") -> plt.Figure:
-    """λ1 (solid) and λ2 (dashed) on a log scale for runs that sweep η (top row) and S
-    (bottom row), one column per model, blue/green/red along the paper's order (increasing
-    η, decreasing S); a dot marks where each run reached its peak
+    """λ1 (solid) and λ2 (dashed) on a log scale for runs that sweep η, S or μ (a row each),
+    one column per model, blue/green/red along the paper's order (increasing η, decreasing
+    S, increasing μ); a dot marks where each run reached its peak
     (:func:`companion.claims.peak`), hollow when λ1 was still growing at the end."""
     models = list(dict.fromkeys(label.split("/")[0] for label in runs))
-    fig, axes = plt.subplots(2, len(models), figsize=(4.9 * len(models), 7.2), squeeze=False)
+    fields = [f for f in SWEEP_DIRECTION if any(sweep_runs(runs, m, f) for m in models)]
+    titles = {"lr": "learning rate", "batch_size": "batch size", "momentum": "momentum"}
+    fig, axes = plt.subplots(len(fields), len(models), figsize=(4.9 * len(models),
+                                                                 3.6 * len(fields)), squeeze=False)
     for col, model in enumerate(models):
-        for row, field in enumerate(("lr", "batch_size")):
+        for row, field in enumerate(fields):
             ax = axes[row, col]
             chosen = sweep_runs(runs, model, field)
             for (config, result), color in zip(chosen, sweep_colors(len(chosen))):
                 records = curvature_records(result, ("init", "epoch"))
                 epochs, values = [r["epoch"] for r in records], eigen_matrix(records)
-                name = f"η={config.lr:g}" if field == "lr" else f"S={config.batch_size}"
-                ax.plot(epochs, values[:, 0], color=color, label=name)
+                ax.plot(epochs, values[:, 0], color=color, label=_value(config, field))
                 if values.shape[1] > 1:
                     ax.plot(epochs, values[:, 1], color=color, ls="--", lw=0.9)
                 p = peak(result)  # marked on the curve, where the smoothed λ1 reached it
@@ -78,7 +80,7 @@ def plot_sweeps(runs: dict, footer_text: str = "") -> plt.Figure:
                         mfc=color if p.settled else "white")
             ax.set_yscale("log")
             ax.set(xlabel="epoch", ylabel="λ1 (solid), λ2 (dashed)",
-                   title=f"{model}: {'learning rate' if field == 'lr' else 'batch size'}")
+                   title=f"{model}: {titles[field]}")
             if chosen:
                 ax.legend(fontsize=8)
     footer(fig, footer_text)

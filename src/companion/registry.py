@@ -23,7 +23,8 @@ from .config import MODEL_DATASETS, ParameterError, RunConfig, validate
 
 PROFILES = ("smoke", "default", "paper")
 INHERITED = ("width", "batch_norm", "seed", "device")  # user overrides a start_from run shares
-SWEEPABLE = {"lr": "lr=", "batch_size": "S="}  # fields a figure may sweep, and their label prefix
+# fields a figure may sweep, and their label prefix
+SWEEPABLE = {"lr": "lr=", "batch_size": "S=", "momentum": "μ=", "lr_drop_epoch": "L="}
 
 
 class UnknownFigureError(ParameterError):
@@ -58,7 +59,7 @@ class Figure:
 
 
 FIGURES: dict = {}
-CHAPTER_MODULES = ("spectrum_growth", "step_vs_curvature")  # modules of companion.chapters, in book order
+CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curvature")  # modules of companion.chapters, in book order
 
 
 def register(figure: Figure) -> Figure:

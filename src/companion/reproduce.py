@@ -64,7 +64,8 @@ def parse_grid(text: Any) -> Optional[list]:
         raise ParameterError(f"a grid must be comma-separated numbers, got {text!r}") from None
     if any(v <= 0 for v in numbers):
         raise ParameterError(f"grid values must be positive, got {text!r}")
-    return numbers
+    return [int(v) if v.is_integer() and "." not in str(t) else v
+            for v, t in zip(numbers, values)]
 
 
 class Plan:

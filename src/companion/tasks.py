@@ -16,6 +16,8 @@ import torch
 
 from . import data as data_lib
 from .models import cross_entropy
+
+BN_MODELS = ("resnet32", "vgg11")  # models with an optional BatchNorm (RunConfig.batch_norm)
 from .optim import optimizer_spec
 
 
@@ -69,7 +71,7 @@ def image_task(config, device: torch.device) -> Task:
         steps = math.ceil(n_train / config.batch_size)
 
     options = {"num_classes": 10, "width": config.width}
-    if config.model == "resnet32":
+    if config.model in BN_MODELS:
         options["batch_norm"] = config.batch_norm
     return Task(cross_entropy, epoch_batches, steps, options,
                 f"{train.source}, {n_train} train / {n_test} test images", hessian_batches,

@@ -102,6 +102,8 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
     epochs_this_call = 0
     while state["epoch"] < config.epochs and state["diverged_at_step"] is None:
         start = time.perf_counter()
+        for group in optimizer.param_groups:  # the schedule of App. A.2: one drop of η
+            group["lr"] = learning_rate(config, state["epoch"])
         _train_one_epoch(model, optimizer, task, config, gen, state, measure, steering)
         state["epoch"] += 1
         if state["diverged_at_step"] is None and (state["epoch"] % config.track_every == 0
@@ -131,6 +133,12 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
     checkpoint.unlink(missing_ok=True)
     reporter.run_done(config, result)
     return result
+
+
+def learning_rate(config: RunConfig, epoch: int) -> float:
+    """η during ``epoch`` (0-based): ``lr``, times ``lr_drop_factor`` from ``lr_drop_epoch`` on."""
+    dropped = config.lr_drop_epoch is not None and epoch >= config.lr_drop_epoch
+    return config.lr * (config.lr_drop_factor if dropped else 1.0)
 
 
 def _train_one_epoch(model, optimizer, task, config, gen, state, measure, steering) -> None:
