@@ -39,3 +39,33 @@ def test_accuracy_drop_after_growth_uses_every_step():
     assert claim.evaluate({"r": (gd, result([1, 2, 3, 4], step_log=smooth))}).status == NOT_REACHED
     early = [[1, 1.0, 0.5], [2, 1.0, 0.1], [3, 1.0, 0.5]]  # drop before λ1 grew
     assert claim.evaluate({"r": (gd, result([1, 1, 1, 30], step_log=early))}).status == FAILS
+
+
+def test_appendix_claims_batchnorm_stability_and_schedule():
+    from companion.chapters import spectrum_growth_appendix as app
+
+    claim = app.batchnorm_keeps_full_batch_training_stable()
+    gd = RunConfig(optimizer="gd", lr=0.1)
+    rising = [[s, 1.0, 0.1 * s] for s in range(1, 8)]
+    assert claim.evaluate({"r": (gd, result([1, 3, 5, 5], step_log=rising))}).status == HOLDS
+    collapse = [[1, 1.0, 0.5], [2, 1.0, 0.6], [3, 1.0, 0.2]]
+    assert claim.evaluate({"r": (gd, result([1, 3, 5, 5], step_log=collapse))}).status == FAILS
+    assert claim.evaluate({"r": (gd, result([1, 1, 1, 1], step_log=rising))}).status == NOT_REACHED
+
+    growth, accuracy = app.schedule_claims()
+
+    def run(L, after, final_acc):
+        lams = [10, 20, 20, 20] + after  # epochs 0..3 at η, then the dropped stage
+        res = result(lams)
+        for record in res["history"]:
+            record["test_acc"] = final_acc
+        return RunConfig(lr=0.1, epochs=len(lams) - 1, lr_drop_epoch=L), res
+
+    paper_like = {f"L={L}": run(L, after, acc) for L, after, acc in
+                  ((1, [60, 80], 0.5), (2, [40, 45], 0.6), (3, [22, 22], 0.7))}
+    assert growth.evaluate(paper_like).status == HOLDS
+    assert accuracy.evaluate(paper_like).status == HOLDS
+    opposite = {f"L={L}": run(L, after, acc) for L, after, acc in
+                ((1, [10, 10], 0.7), (2, [30, 30], 0.6), (3, [60, 80], 0.5))}
+    assert growth.evaluate(opposite).status == FAILS
+    assert accuracy.evaluate(opposite).status == FAILS

@@ -122,3 +122,13 @@ def test_ptb_round_trip_and_cache(empty_env, monkeypatch):
     monkeypatch.delenv("COMPANION_MIRROR")  # now served from the cache
     ids_again, _ = load_ptb("valid", download=False)
     assert torch.equal(ids, ids_again)
+
+
+def test_cifar100_is_wired_but_says_where_it_looked_when_absent(tmp_path, monkeypatch):
+    from companion import data, tasks
+    from companion.models import MODEL_DATASETS
+
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path))
+    with pytest.raises(data.DataNotFoundError, match="CIFAR-100 not found"):
+        data.load_cifar100("test", download=False)
+    assert tasks.IMAGE_SETS["cifar100"][1] == 100 and "cifar100" in MODEL_DATASETS["vgg11"]

@@ -89,3 +89,17 @@ def test_registry_errors():
         build_model("vgg11")
     with pytest.raises(ValueError, match="simplecnn"):
         loss_fn_for("mlp")
+
+
+def test_vgg11_is_configuration_a_with_batchnorm():
+    from companion.models import VGG11
+
+    vgg = build_model("vgg11")
+    convs = [m for m in vgg.modules() if isinstance(m, nn.Conv2d)]
+    bns = [m for m in vgg.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert [c.out_channels for c in convs] == [64, 128, 256, 256, 512, 512, 512, 512]
+    assert len(bns) == 8 and all(c.bias is None for c in convs)
+    assert count_parameters(vgg) == 9_228_362  # the usual CIFAR VGG-11-BN count
+    plain = VGG11(batch_norm=False, width=0.25)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+    assert plain(_images(3)).shape == (3, 10)

@@ -37,7 +37,7 @@ def test_every_figure_has_caption_claims_plot_and_shrunk_text():
 
 
 def test_unknown_figure_and_profile_list_valid_ones():
-    with pytest.raises(registry.UnknownFigureError, match=r"valid ids: \['1', '2', '3', '4', '5', '6', '14'"):
+    with pytest.raises(registry.UnknownFigureError, match=r"valid ids: \['1', '2', '3', '4', '9', '10'"):
         registry.get_figure("99")
     with pytest.raises(registry.UnknownFigureError, match="valid profiles"):
         registry.resolve("4", "huge")

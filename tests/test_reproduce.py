@@ -18,7 +18,7 @@ def run_cli(*args, timeout=120):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["fig", "99"], "unknown figure id '99'; valid ids: ['1', '2', '3', '4', '5', '6', '14'"),
+    (["fig", "99"], "unknown figure id '99'; valid ids: ['1', '2', '3', '4', '9', '10'"),
     (["fig", "4", "--profile", "huge"], "valid profiles: ['smoke', 'default', 'paper']"),
     (["fig", "1", "--param", "lr=-0.1"], "lr must be a positive number"),
     (["fig", "1", "--param", "model=vgg99"], "unknown model 'vgg99'"),

@@ -158,3 +158,32 @@ def test_a_run_can_start_from_another_runs_final_weights(tmp_path):
     from companion.config import ParameterError, validate
     with pytest.raises(ParameterError, match="start_from must train the same network"):
         validate(child.with_overrides(width=0.25))
+
+
+def test_learning_rate_drop_schedule():
+    from companion.training import learning_rate
+
+    config = TINY.with_overrides(lr=0.1, lr_drop_epoch="2", lr_drop_factor=0.1)
+    assert [round(learning_rate(config, e), 6) for e in range(4)] == [0.1, 0.1, 0.01, 0.01]
+    assert learning_rate(TINY, 50) == TINY.lr
+    from companion.config import ParameterError, validate
+    with pytest.raises(ParameterError, match="lr_drop_epoch must be a positive integer"):
+        validate(TINY.with_overrides(lr_drop_epoch=0))
+
+
+@needs_cifar
+def test_the_loop_applies_the_drop(tmp_path):
+    """After the drop to η·1e-6, a second epoch barely moves the weights of the first."""
+    import torch
+
+    cache = ResultsCache(tmp_path)
+    base = TINY.with_overrides(probes=(TINY.probe("metrics"),), epochs=1)
+    dropped = base.with_overrides(epochs=2, lr_drop_epoch=1, lr_drop_factor=1e-6)
+    free = base.with_overrides(epochs=2)
+    weights = {}
+    for name, config in (("one", base), ("dropped", dropped), ("free", free)):
+        train(config, cache)
+        weights[name] = torch.cat([w.reshape(-1).float() for w in
+                                   torch.load(cache.weights_path(config)).values()])
+    assert torch.allclose(weights["one"], weights["dropped"], atol=1e-5)
+    assert not torch.allclose(weights["one"], weights["free"], atol=1e-3)

@@ -153,14 +153,14 @@ def _cifar_from_mirror(split: str, mirror: Path) -> dict | None:
     return both[split]
 
 
-def _cifar_from_torchvision(split: str, download: bool) -> dict:
+def _cifar_from_torchvision(split: str, download: bool, name: str = "CIFAR10") -> dict:
     import torchvision
 
-    ds = torchvision.datasets.CIFAR10(str(data_dir() / "downloads"),
-                                      train=(split == "train"), download=download)
+    ds = getattr(torchvision.datasets, name)(str(data_dir() / "downloads"),
+                                             train=(split == "train"), download=download)
     return {"x": np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)),
             "y": np.asarray(ds.targets, dtype=np.int64),
-            "source": np.array("CIFAR-10 (torchvision download)")}
+            "source": np.array(f"{name.replace('CIFAR', 'CIFAR-')} (torchvision download)")}
 
 
 def load_cifar10(split: str, download: bool = True) -> ArrayDataset:
@@ -179,6 +179,20 @@ def load_cifar10(split: str, download: bool = True) -> ArrayDataset:
                     lambda m: _cifar_from_mirror(split, m),
                     lambda d: _cifar_from_torchvision(split, d),
                     download, "cifar10-jpeg.tar.gz", "torchvision.datasets.CIFAR10")
+    return ArrayDataset(torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"]),
+                        str(arrays["source"]))
+
+
+def load_cifar100(split: str, download: bool = True) -> ArrayDataset:
+    """CIFAR-100 ``split`` (fine labels), as :func:`load_cifar10`. The offline mirror does
+    not hold it: it comes from torchvision's download (or files already placed under
+    ``data/downloads/cifar-100-python``), cached as ``cifar100_{split}.npz``."""
+    if split not in ("train", "test"):
+        raise ValueError(f"CIFAR-100 split must be 'train' or 'test', got {split!r}")
+    arrays = _fetch("CIFAR-100", f"cifar100_{split}.npz", lambda m: None,
+                    lambda d: _cifar_from_torchvision(split, d, "CIFAR100"), download,
+                    "cifar-100-python (not in the offline mirror)",
+                    "torchvision.datasets.CIFAR100")
     return ArrayDataset(torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"]),
                         str(arrays["source"]))
 
@@ -269,6 +283,7 @@ def load_ptb(split: str, download: bool = True) -> tuple[torch.Tensor, list[str]
 # ---------------------------------------------------------------- registry
 DATASETS: dict[str, Callable] = {
     "cifar10": load_cifar10,
+    "cifar100": load_cifar100,
     "ptb": load_ptb,
 }
 

@@ -201,8 +201,8 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 MODEL_DATASETS: dict[str, tuple] = {  # the data sets (keys of companion.tasks.TASKS) each trains on
     "simplecnn": ("cifar10",),
-    "resnet32": ("cifar10",),
-    "vgg11": ("cifar10",),
+    "resnet32": ("cifar10", "cifar100"),
+    "vgg11": ("cifar10", "cifar100"),
     "lstm": ("ptb",),
 }
 

@@ -43,8 +43,10 @@ def generator(device: torch.device, seed: int) -> torch.Generator:
 
 
 def image_task(config, device: torch.device) -> Task:
-    """CIFAR-10 on the device: a training subset, fixed probe subsets, a test subset."""
-    train, test = data_lib.load_cifar10("train"), data_lib.load_cifar10("test")
+    """CIFAR-10 (or CIFAR-100) on the device: a training subset, fixed probe subsets, a test
+    subset."""
+    load, num_classes = IMAGE_SETS[config.dataset]
+    train, test = load("train"), load("test")
     n_train = min(config.n_train or len(train.y), len(train.y))
     x = data_lib.normalize_images(train.x[:n_train], device)
     y = train.y[:n_train].to(device)
@@ -70,7 +72,7 @@ def image_task(config, device: torch.device) -> Task:
             return data_lib.iterate_minibatches(x, y, config.batch_size, gen, augment=augment)
         steps = math.ceil(n_train / config.batch_size)
 
-    options = {"num_classes": 10, "width": config.width}
+    options = {"num_classes": num_classes, "width": config.width}
     if config.model in BN_MODELS:
         options["batch_norm"] = config.batch_norm
     return Task(cross_entropy, epoch_batches, steps, options,
@@ -110,7 +112,8 @@ def language_task(config, device: torch.device) -> Task:
                            _chunks(*sequences(test_ids, len(test_ids)), 200)))
 
 
-TASKS = {"cifar10": image_task, "ptb": language_task}
+IMAGE_SETS = {"cifar10": (data_lib.load_cifar10, 10), "cifar100": (data_lib.load_cifar100, 100)}
+TASKS = {"cifar10": image_task, "cifar100": image_task, "ptb": language_task}
 
 
 def build_task(config, device: torch.device) -> Task:
