@@ -13,7 +13,7 @@ def test_defaults_are_valid():
     (dict(model="lstm"), "trains on ('ptb',)"),
     (dict(momentum=1.5), "momentum must be in [0, 1)"),
     (dict(optimizer="adam"), "unknown optimizer"),
-    (dict(batch_norm=True), "only available for model 'resnet32'"),
+    (dict(batch_norm=True), "only available for models 'resnet32' and 'vgg11'"),
     (dict(n_train=0), "n_train must be a positive integer"),
 ])
 def test_invalid_parameters_are_named(overrides, message):

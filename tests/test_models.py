@@ -84,7 +84,7 @@ def test_lstm_small_config_parameter_count():
 
 
 def test_registry_errors():
-    assert set(MODELS) == {"simplecnn", "resnet32", "lstm"}
+    assert set(MODELS) == {"simplecnn", "resnet32", "vgg11", "lstm"}
     with pytest.raises(ValueError, match="resnet32"):
         build_model("vgg11")
     with pytest.raises(ValueError, match="simplecnn"):
