@@ -86,7 +86,7 @@ def test_lstm_small_config_parameter_count():
 def test_registry_errors():
     assert set(MODELS) == {"simplecnn", "resnet32", "vgg11", "lstm"}
     with pytest.raises(ValueError, match="resnet32"):
-        build_model("vgg11")
+        build_model("vgg19")
     with pytest.raises(ValueError, match="simplecnn"):
         loss_fn_for("mlp")
 
