@@ -22,7 +22,8 @@ from typing import Optional
 
 from . import registry
 from .config import ParameterError
-from .reproduce import Plan, _parse_params, _split_params, execute_notebook, notebook_parameters
+from .notebooks import execute_notebook, notebook_parameters
+from .reproduce import Plan, _parse_params, _split_params
 from .results import REPO_ROOT
 
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "references.bib")

@@ -119,13 +119,20 @@ class RunConfig:
         return data
 
 
+# fields whose default None stands for "unset" and whose values are integers
+OPTIONAL_INTS = {f.name for f in fields(RunConfig) if f.type == "Optional[int]"}
+
+
 def _coerce(current: Any, name: str, value: Any) -> Any:
     """Convert papermill/CLI strings to the current value's type ('0.05' → 0.05, 'none' → None)."""
+    integer = isinstance(current, int) and not isinstance(current, bool) or name in OPTIONAL_INTS
     if not isinstance(value, str):
         if isinstance(current, tuple) and isinstance(value, list):
             return tuple(value)
         if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
+        if integer and isinstance(value, float) and value.is_integer():
+            return int(value)  # grids arrive as floats: S = 256.0 → 256
         return value
     text = value.strip()
     if text.lower() in ("none", "null", ""):
@@ -150,8 +157,7 @@ def _coerce(current: Any, name: str, value: Any) -> Any:
             return float(text)
         except ValueError:
             raise ParameterError(f"{name} must be a number, got {value!r}") from None
-    if isinstance(current, int) or current is None and (name.startswith("n_")
-                                                         or name.endswith("_epoch")):
+    if integer:
         try:
             return int(text)
         except ValueError:

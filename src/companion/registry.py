@@ -59,7 +59,8 @@ class Figure:
 
 
 FIGURES: dict = {}
-CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curvature")  # modules of companion.chapters, in book order
+# modules of companion.chapters, in book order (a chapter's appendix shares its page)
+CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curvature")
 
 
 def register(figure: Figure) -> Figure:
@@ -133,7 +134,7 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
                                           if k not in spec.sweep})
         user = {k: v for k, v in overrides.items() if k != "model"}
         if config.start_from is not None:  # the run it starts from trains the same network
-            inherited = {k: v for k, v in {**overrides, **user}.items() if k in INHERITED}
+            inherited = {k: v for k, v in overrides.items() if k in INHERITED}
             parent = config.start_from
             if "model" in overrides:
                 parent = parent.with_overrides(model=config.model, dataset=config.dataset)

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -33,9 +31,8 @@ from .config import ParameterError
 from .plotting import save_figure, use_theme
 from .progress import Reporter
 from .report import FigureOutcome
-from .results import REPO_ROOT, ResultsCache, atomic_write_json, data_root
-
-NOTEBOOKS = REPO_ROOT / "notebooks"
+from .notebooks import execute_notebook, notebook_parameters
+from .results import ResultsCache, atomic_write_json, data_root
 
 
 def results_root(profile: str) -> Path:
@@ -64,8 +61,7 @@ def parse_grid(text: Any) -> Optional[list]:
         raise ParameterError(f"a grid must be comma-separated numbers, got {text!r}") from None
     if any(v <= 0 for v in numbers):
         raise ParameterError(f"grid values must be positive, got {text!r}")
-    return [int(v) if v.is_integer() and "." not in str(t) else v
-            for v, t in zip(numbers, values)]
+    return numbers
 
 
 class Plan:
@@ -185,66 +181,6 @@ def _write_outputs(outcome: FigureOutcome) -> None:
                          "data": result.get("data"), "stale": result.get("stale")}
                  for label, (config, result) in outcome.runs.items()},
     })
-
-
-# ----------------------------------------------------------------------------- notebooks
-def execute_notebook(chapter: str, output: Path, parameters: dict) -> Path:
-    """Convert ``notebooks/<chapter>.py`` with Jupytext and execute it with Papermill.
-
-    The executed notebook is written next to ``output`` first and renamed only on
-    success; a failed execution is kept as ``<name>.failed.ipynb`` for inspection.
-    """
-    import jupytext
-    import papermill
-
-    source = NOTEBOOKS / f"{chapter}.py"
-    if not source.exists():
-        raise ParameterError(f"no notebook {source}")
-    notebook = jupytext.read(source)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        converted = Path(tmp) / f"{chapter}.ipynb"
-        jupytext.write(notebook, converted)
-        partial = output.with_name(f".{output.stem}.partial.ipynb")
-        try:
-            # The kernel's stderr (progress lines) goes to this terminal; the book drops it.
-            papermill.execute_notebook(str(converted), str(partial), parameters=parameters,
-                                       kernel_name="python3", cwd=str(NOTEBOOKS),
-                                       progress_bar=False, stderr_file=sys.stderr)
-        except BaseException:
-            if partial.exists():
-                os.replace(partial, output.with_name(f"{output.stem}.failed.ipynb"))
-            raise
-    _hide_injected_parameters(partial)
-    os.replace(partial, output)
-    return output
-
-
-def _hide_injected_parameters(path: Path) -> None:
-    """Papermill's injected cell holds the values passed in (paths of this machine among
-    them): tag it ``remove-cell`` so the book does not show it (the notebook keeps it)."""
-    import nbformat
-
-    notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            tags.append("remove-cell")
-    nbformat.write(notebook, path)
-
-
-def notebook_parameters(figures: str, profile: str, params: dict, grids: dict,
-                        output_dir: Optional[Path] = None) -> dict:
-    """The Papermill parameters of a chapter notebook: run parameters travel as one string."""
-    pairs = [f"{k}={v}" for k, v in params.items()]
-    pairs += [f"{k}_grid={','.join(f'{x:g}' for x in v) if isinstance(v, list) else v}"
-              for k, v in grids.items()]
-    out = {"figures": figures, "profile": profile, "params": " ".join(pairs)}
-    if output_dir is not None:
-        out["output_dir"] = str(output_dir)
-    return out
 
 
 def _parse_params(items: list) -> dict:

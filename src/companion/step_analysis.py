@@ -38,6 +38,19 @@ def step_changes(records: list, alphas: tuple, direction: int = 1) -> np.ndarray
     return np.array([r["step_change"][str(direction)] for r in records]).reshape(-1, len(alphas))
 
 
+def mean_step_changes(config, records: list, direction: int = 1) -> dict:
+    """α → mean over ``records`` of ΔL(α) in %, along e_direction ({} without records)."""
+    alphas = config.probe("directions").alphas
+    if not records:
+        return {}
+    return dict(zip(alphas, step_changes(records, alphas, direction).mean(0).tolist()))
+
+
+def max_top5_cosine(result: dict) -> float:
+    """The largest mean |cos(g, e_i)| over i ≤ 5 along a run (Fig. 5)."""
+    return float(max(np.mean(r["cosines"][:5]) for r in direction_records(result)))
+
+
 def quadratic_agreement(config, records: list, alphas: tuple, direction: int = 1,
                         tested=(0.5, 2.0, 4.0)) -> float:
     """Fraction of (point, α) where sign ΔL(α) = sign(α·η·λ_i − 2): on a quadratic, a step
@@ -92,8 +105,7 @@ def _per_run(runs, decide, says: str, rule: str) -> Claim:
 def longer_steps_raise_loss(paper: str = "", runs=None) -> Claim:
     """C6a: mean ΔL(4) > mean ΔL(2) > 0 > mean ΔL(0.5), and ΔL(0.25) < 0 on average."""
     def decide(config, records):
-        alphas = config.probe("directions").alphas
-        means = dict(zip(alphas, step_changes(records, alphas).mean(0)))
+        means = mean_step_changes(config, records)
         need = [a for a in (0.25, 0.5, 2.0, 4.0) if a in means]
         ok = (means.get(4.0, math.inf) > means.get(2.0, 0) > 0 > means.get(0.5, -1)
               and means.get(0.25, -1) < 0)
@@ -165,7 +177,7 @@ def cosine_of_paper_order(low: float = 0.1, high: float = 0.8) -> Claim:
     def check(runs):
         parts, statuses = [], []
         for label, (_, result) in runs.items():
-            best = max(np.mean(r["cosines"][:5]) for r in direction_records(result))
+            best = max_top5_cosine(result)
             statuses.append(HOLDS if low <= best <= high else FAILS)
             parts.append(f"{label}: max {best:.3f}")
         return combine(statuses), "; ".join(parts) + (

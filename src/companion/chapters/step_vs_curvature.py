@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
 
 from .. import step_analysis as S
 from ..claims import Claim
@@ -101,11 +100,10 @@ def key_numbers(outcomes: dict) -> dict:
     out = {}
     if "6" in outcomes:
         for label, (config, result) in outcomes["6"].runs.items():
-            alphas = config.probe("directions").alphas
             edge = S.edge_records(config, result)
-            means = S.step_changes(edge, alphas).mean(0) if edge else [float("nan")] * len(alphas)
-            for a, m in zip(alphas, means):
-                out[f"fig6_{label}_dl{a:g}".replace(".", "_")] = float(m)
+            means = S.mean_step_changes(config, edge)
+            for a in config.probe("directions").alphas:
+                out[f"fig6_{label}_dl{a:g}".replace(".", "_")] = means.get(a, float("nan"))
             out[f"fig6_{label}_edge"] = len(edge)
     return out
 
@@ -123,12 +121,11 @@ def paper_vs_ours(outcomes: dict) -> str:
     rows = []
     if "5" in outcomes:
         for label, (_, result) in outcomes["5"].runs.items():
-            best = max(np.mean(r["cosines"][:5]) for r in S.direction_records(result))
-            rows.append(("5", f"{label}: max top-5 mean |cos|", "0.2–0.4", f"{best:.3f}"))
+            rows.append(("5", f"{label}: max top-5 mean |cos|", "0.2–0.4",
+                         f"{S.max_top5_cosine(result):.3f}"))
     for fid in ("6", "17", "18"):
         for label, (config, result) in outcomes[fid].runs.items() if fid in outcomes else ():
-            alphas, edge = config.probe("directions").alphas, S.edge_records(config, result)
-            means = dict(zip(alphas, S.step_changes(edge, alphas).mean(0))) if edge else {}
+            means = S.mean_step_changes(config, S.edge_records(config, result))
             for a in (0.25, 0.5, 2.0, 4.0):
                 paper = PAPER_QUOTES[label][a] + "%" if fid == "6" else "—"
                 ours = f"{means[a]:+.2f}%" if a in means else "no edge-phase point"
