@@ -37,3 +37,12 @@ def test_warm_started_lanczos_needs_fewer_products_for_the_same_eigenvalues():
     (point,) = out["points"]
     assert point["warm_products"] < point["cold_products"]
     assert point["max_rel_diff"] < 1e-2
+
+
+@needs_cifar
+def test_nsgd_overhead_trains_both_side_by_side():
+    from companion.bench import nsgd_overhead
+
+    out = nsgd_overhead(torch.device("cpu"), n_train=256, epochs=2)
+    assert out["sgd_s_per_epoch"] > 0 and out["ratio"] > 0.5
+    assert out["cold_products"] >= 5 and 0 <= out["min_overlap"] <= 1 + 1e-6

@@ -83,8 +83,20 @@ def test_lstm_small_config_parameter_count():
     assert m.lstm.dropout == 0.1 and m.drop.p == 0.1
 
 
+def test_imdb_cnn_is_the_authors_network():
+    from companion.models import TextCNN
+
+    model = TextCNN()
+    assert count_parameters(model) == 351_002  # Embedding(5000, 50), Conv1D 250×3, 250, 2
+    assert count_parameters(TextCNN(width=2)) == 5000 * 50 + 50 * 3 * 500 + 500 + 500 * 500 + 500 + 1002
+    ids = torch.randint(0, 5000, (4, 400))
+    assert model(ids).shape == (4, 2)
+    fmnist = build_model("simplecnn", width=0.5, in_channels=1, image_size=28)
+    assert fmnist(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
 def test_registry_errors():
-    assert set(MODELS) == {"simplecnn", "resnet32", "vgg11", "lstm"}
+    assert set(MODELS) == {"simplecnn", "resnet32", "vgg11", "lstm", "textcnn"}
     with pytest.raises(ValueError, match="resnet32"):
         build_model("vgg19")
     with pytest.raises(ValueError, match="simplecnn"):

@@ -65,3 +65,23 @@ def test_fig_runs_the_notebook_shows_progress_and_writes_its_outputs(tmp_path):
     injected = [c for c in notebook["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert injected and "remove-cell" in injected[0]["metadata"]["tags"]
     assert "claims:" in done.stdout and str(out / "fig-1.png") in done.stdout
+
+
+def test_a_table_whose_data_is_missing_shows_the_paper_and_says_why(tmp_path, monkeypatch):
+    from companion import data
+    from companion.data import DataNotFoundError
+
+    def missing(split, download=True):
+        raise DataNotFoundError("CIFAR-100 not found. Looked in: (test)")
+
+    monkeypatch.setattr(data, "load_cifar100", missing)
+    monkeypatch.setitem(__import__("companion.tasks", fromlist=["IMAGE_SETS"]).IMAGE_SETS,
+                        "cifar100", (missing, 100, (0.5,) * 3, (0.25,) * 3))
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
+    plan = reproduce.Plan("table-6", "smoke", output_dir=tmp_path / "out", progress=False)
+    outcome = plan.run("table-6")
+    assert outcome.runs == {} and outcome.claims == [] and outcome.image.exists()
+    assert set(outcome.missing) == {"γ=0.01", "γ=1"}
+    assert "CIFAR-100 not found" in outcome._repr_html_() and "paper" in outcome._repr_html_()
+    newton = reproduce.Plan("newton", "smoke", output_dir=tmp_path / "out", progress=False)
+    assert [c.status for c in newton.run("newton").claims] == ["holds"]

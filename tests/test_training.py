@@ -129,12 +129,13 @@ def test_steering_optimizer_refreshes_directions_and_resumes_exactly(tmp_path):
     same = train(steered, ResultsCache(tmp_path / "unit"))
     assert [round(l, 4) for _, l, _ in same["step_log"]] == \
         [round(l, 4) for _, l, _ in plain["step_log"]]
-    assert [r["step"] for r in same["refreshes"]] == [0, 3, 6]
-    assert all(r["applied"] and len(r["eigenvalues"]) == 2 for r in same["refreshes"])
+    assert [r["step"] for r in same["refreshes"]] == [0, 3, 6, 8]  # and after the last step
+    assert same["refreshes"][-1]["final"] and not same["refreshes"][-1]["applied"]
+    assert all(r["applied"] and len(r["eigenvalues"]) == 2 for r in same["refreshes"][:-1])
     assert same["refreshes"][1]["overlap"] is not None
     const = train(steered.with_overrides(rest_scale=0.0, refresh_once=True),
                   ResultsCache(tmp_path / "const"))
-    assert [r["applied"] for r in const["refreshes"]] == [True, False, False]
+    assert [r["applied"] for r in const["refreshes"]] == [True, False, False, False]
     nudged = steered.with_overrides(gamma=0.1)
     straight = train(nudged, ResultsCache(tmp_path / "a"))
     cache = ResultsCache(tmp_path / "b")
@@ -187,3 +188,31 @@ def test_the_loop_applies_the_drop(tmp_path):
                                    torch.load(cache.weights_path(config)).values()])
     assert torch.allclose(weights["one"], weights["dropped"], atol=1e-5)
     assert not torch.allclose(weights["one"], weights["free"], atol=1e-3)
+
+
+@needs_cifar
+def test_refreshes_track_more_eigenvalues_than_they_steer_by_and_the_table_probes_run(tmp_path):
+    from companion.probes import Metrics
+    from companion.probes_tables import HessianNorms, Validation
+
+    config = TINY.with_overrides(
+        optimizer="nudged", probes=(Metrics(n_eval=64), Validation(n_val=64),
+                                    HessianNorms(n_probes=2, n_hessian=32, hessian_batch_size=16))
+    ).with_overrides(gamma=0.1, directions=1, tracked=3, refresh_examples=32)
+    result = train(config, ResultsCache(tmp_path))
+    assert [len(r["eigenvalues"]) for r in result["refreshes"]] == [3, 3, 3]  # each epoch, end
+    assert result["refreshes"][1]["overlap"] is not None  # of the K = 1 steering subspace
+    epochs = [r for r in result["history"] if r["phase"] in ("init", "epoch")]
+    assert all({"val_acc", "frobenius_hutch", "frobenius_code", "distance"} <= set(r)
+               for r in epochs)
+    assert epochs[0]["distance"] == 0 < epochs[-1]["distance"]
+
+
+@needs_cifar
+@pytest.mark.parametrize("model,dataset,options", [("simplecnn", "fmnist", {}),
+                                                   ("textcnn", "imdb", {"augment": False})])
+def test_the_nsgd_chapter_data_sets_train(tmp_path, model, dataset, options):
+    config = TINY.with_overrides(model=model, dataset=dataset, width=0.25, **options)
+    result = train(config, ResultsCache(tmp_path))
+    assert math.isfinite(result["history"][-1]["eigenvalues"][0])
+    assert dataset in result["data"].lower().replace("-", "").replace("fashionmnist", "fmnist")

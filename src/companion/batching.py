@@ -11,14 +11,17 @@ import torch.nn.functional as F
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+FMNIST_MEAN, FMNIST_STD = (0.2860,), (0.3530,)
 
 
 def normalize_images(x_uint8: torch.Tensor, device=None,
-                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """uint8 (N,3,H,W) -> float on ``device``, standardized per channel."""
+                     dtype: torch.dtype = torch.float32, mean=CIFAR10_MEAN,
+                     std=CIFAR10_STD) -> torch.Tensor:
+    """uint8 (N,C,H,W) -> float on ``device``, standardized per channel (CIFAR-10's
+    statistics unless ``mean``/``std`` are given)."""
     x = x_uint8.to(device=device).to(dtype).div_(255.0)
-    mean = torch.tensor(CIFAR10_MEAN, device=x.device, dtype=dtype).view(1, -1, 1, 1)
-    std = torch.tensor(CIFAR10_STD, device=x.device, dtype=dtype).view(1, -1, 1, 1)
+    mean = torch.tensor(mean, device=x.device, dtype=dtype).view(1, -1, 1, 1)
+    std = torch.tensor(std, device=x.device, dtype=dtype).view(1, -1, 1, 1)
     return (x - mean) / std
 
 

@@ -35,8 +35,8 @@ class RunConfig:
     """
 
     # --- model and data
-    model: str = "simplecnn"          # simplecnn | resnet32 | vgg11 | lstm
-    dataset: str = "cifar10"          # cifar10 | ptb (must match the model)
+    model: str = "simplecnn"          # simplecnn | resnet32 | vgg11 | lstm | textcnn
+    dataset: str = "cifar10"          # cifar10 | cifar100 | fmnist | imdb | ptb (see MODEL_DATASETS)
     width: float = 1.0                # width multiplier; 1.0 is the paper's network
     batch_norm: bool = False          # ResNet-32 (the paper omits BN, §2 fn. 2) and VGG-11
     n_train: Optional[int] = None     # first n training examples (LSTM: tokens); None = all

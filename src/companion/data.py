@@ -295,6 +295,10 @@ def load_dataset(name: str, split: str, **kwargs):
     return DATASETS[name](split, **kwargs)
 
 
+from .data_extra import load_fashion_mnist, load_imdb  # noqa: E402,F401
+
+DATASETS.update({"fmnist": load_fashion_mnist, "imdb": load_imdb})
+
 # Tensors and batches live in companion.batching; these names stay importable from here.
 from .batching import (CIFAR10_MEAN, CIFAR10_STD, augment_crop_flip,  # noqa: E402,F401
                        fixed_subset, iterate_minibatches, lm_batchify, lm_windows,

@@ -192,18 +192,46 @@ class VGG11(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
+# ------------------------------------------------------------------ IMDB CNN
+class TextCNN(nn.Module):
+    """The authors' IMDB ``cnn`` (App. F; their ``rebuttal/imdb.sh``): Embedding(5000, 50) →
+    Conv1D(250, kernel 3, valid) + ReLU → global max-pool → Dense 250 + ReLU → Dense 2.
+    351,002 parameters; ``width=2`` is their ``cnn_big`` (500 filters, 500 units) of
+    Fig. 22 and Table 7. Keras defaults: Glorot-uniform kernels, zero biases, embeddings
+    uniform in [-0.05, 0.05]."""
+
+    def __init__(self, vocab_size: int = 5000, num_classes: int = 2, width: float = 1.0,
+                 embed_dim: int = 50):
+        super().__init__()
+        filters, units = _w(250, width), _w(250, width)
+        self.embed = nn.Embedding(vocab_size, embed_dim)
+        self.conv = nn.Conv1d(embed_dim, filters, 3)
+        self.hidden = nn.Linear(filters, units)
+        self.out = nn.Linear(units, num_classes)
+        nn.init.uniform_(self.embed.weight, -0.05, 0.05)
+        for module in (self.conv, self.hidden, self.out):
+            nn.init.xavier_uniform_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.conv(self.embed(x).transpose(1, 2))).amax(dim=-1)
+        return self.out(F.relu(self.hidden(h)))
+
+
 # ------------------------------------------------------------------ registry
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "simplecnn": SimpleCNN,
     "resnet32": ResNet32,
     "vgg11": VGG11,
     "lstm": LSTMLanguageModel,
+    "textcnn": TextCNN,
 }
 MODEL_DATASETS: dict[str, tuple] = {  # the data sets (keys of companion.tasks.TASKS) each trains on
-    "simplecnn": ("cifar10",),
+    "simplecnn": ("cifar10", "fmnist", "cifar100"),
     "resnet32": ("cifar10", "cifar100"),
     "vgg11": ("cifar10", "cifar100"),
     "lstm": ("ptb",),
+    "textcnn": ("imdb",),
 }
 
 

@@ -144,7 +144,9 @@ def _nudged(params, config, options):
 
 # Options of the steering optimizers: how its directions are refreshed (top-K Hessian
 # eigenvectors by warm-started Lanczos on a fixed subset of training examples).
-STEERING = {"directions": 5, "refresh_every": 0, "refresh_once": False,
+# ``tracked``: how many top eigenpairs each refresh computes and logs (the authors'
+# K_track, e.g. 10 while steering by 5); 0 = as many as ``directions``.
+STEERING = {"directions": 5, "tracked": 0, "refresh_every": 0, "refresh_once": False,
             "refresh_examples": 256, "refresh_tol": 1e-3}
 
 OPTIMIZERS = {
@@ -182,6 +184,8 @@ def option_problems(config) -> list:
     for name in ("directions", "refresh_examples"):
         if not (isinstance(o[name], int) and o[name] > 0):
             out.append(f"{name} must be a positive integer, got {o[name]!r}")
+    if not (isinstance(o["tracked"], int) and o["tracked"] >= 0):
+        out.append(f"tracked must be an integer >= 0, got {o['tracked']!r}")
     if not (isinstance(o["refresh_every"], int) and o["refresh_every"] >= 0):
         out.append(f"refresh_every must be an integer >= 0, got {o['refresh_every']!r}")
     if not o["refresh_tol"] > 0:

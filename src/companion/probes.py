@@ -240,7 +240,7 @@ def _minibatch_gradients(model, params, loss_fn, epoch_batches, n, config, step)
     return torch.stack(out)
 
 
-PROBES = {probe.name: probe for probe in (Metrics, TopEigen, SharpestDirections)}
+
 
 
 @torch.no_grad()
@@ -261,3 +261,9 @@ def _evaluate(model, loss_fn, chunks: list) -> tuple:
 
 def _positive_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+# the NSGD tables' probes live in companion.probes_tables (imported last: they use helpers above)
+from .probes_tables import HessianNorms, Validation  # noqa: E402
+
+PROBES = {p.name: p for p in (Metrics, TopEigen, SharpestDirections, Validation, HessianNorms)}

@@ -60,7 +60,7 @@ class Figure:
 
 FIGURES: dict = {}
 # modules of companion.chapters, in book order (a chapter's appendix shares its page)
-CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curvature")
+CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curvature", "nsgd")
 
 
 def register(figure: Figure) -> Figure:
@@ -122,7 +122,8 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
         if "model" in overrides:  # every run uses that model; runs that become equal collapse
             config = config.with_overrides(model=overrides["model"])
             config = config.with_overrides(dataset=_dataset_for(config.model))
-            label = config.model + label[len(label.split("/")[0]):]
+            if label.split("/")[0] == spec.base.model:  # 'simplecnn/lr=0.1' → 'vgg11/lr=0.1'
+                label = config.model + label[len(label.split("/")[0]):]
             if label in labels:
                 continue
         labels.add(label)
@@ -142,7 +143,7 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
         validate(config.with_overrides(**user))  # a bad value is an error even where a sweep wins
         config = config.with_overrides(**{k: v for k, v in user.items() if k not in spec.sweep})
         resolved.append((label, validate(config)))
-    if not resolved:
+    if not resolved and figure.runs:
         raise ParameterError(f"figure {figure.id} has no run at profile {profile!r}")
     return resolved
 

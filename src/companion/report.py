@@ -53,6 +53,7 @@ class FigureOutcome:
     hardware: str
     wall_time_s: float
     parameters: dict = field(default_factory=dict)
+    missing: dict = field(default_factory=dict)  # label -> why its data could not be loaded
 
     def stale_runs(self) -> list:
         return [(label, r["stale"]) for label, (_, r) in self.runs.items() if r.get("stale")]
@@ -60,6 +61,8 @@ class FigureOutcome:
     def parameters_table(self) -> str:
         """One row per run with the parameters that differ between its runs."""
         flat = {label: config.flat() for label, (config, _) in self.runs.items()}
+        if not flat:
+            return "<p class='params-common'>No training run.</p>"
         keys = [k for k in next(iter(flat.values())) if k not in PARAMETER_COLUMNS_SKIP]
         varying = [k for k in keys if len({repr(f[k]) for f in flat.values()}) > 1]
         shared = [k for k in keys if k not in varying]
@@ -75,6 +78,12 @@ class FigureOutcome:
                 f"<p class='params-common'>Shared by all runs: {html.escape(common)}.</p>")
 
     def _claims_html(self) -> str:
+        if self.missing:
+            reasons = sorted(set(self.missing.values()))
+            return (f"<p><strong>Not run:</strong> {len(self.missing)} run(s) need data that "
+                    f"is not available here ({html.escape('; '.join(reasons))}); the paper's "
+                    "numbers are shown, and no claim is computed. With the data in place "
+                    "(see the data section of the README) the same call runs them.</p>")
         if not self.claims and self.figure.no_claims:
             return f"<p><strong>Claims:</strong> none; {html.escape(self.figure.no_claims)}.</p>"
         return (f"<p><strong>Claims, computed from this run</strong> ({tally(self.claims)}):"

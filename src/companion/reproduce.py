@@ -28,6 +28,7 @@ from typing import Any, Mapping, Optional
 
 from . import registry, training
 from .config import ParameterError
+from .data import DataNotFoundError
 from .plotting import save_figure, use_theme
 from .progress import Reporter
 from .report import FigureOutcome
@@ -106,28 +107,36 @@ class Plan:
         start = time.perf_counter()
         figure = registry.get_figure(fig_id)
         reporter = Reporter(enabled=self.progress)
-        runs = {}
+        runs, missing = {}, {}
         for index, (label, config) in enumerate(self.runs[fig_id], 1):
             reporter.context(fig_id, index, len(self.runs[fig_id]), label)
             result = self.cache.load(config)
             if result is None:
-                result = training.train(config, self.cache, reporter)
+                try:
+                    result = training.train(config, self.cache, reporter)
+                except DataNotFoundError as error:  # e.g. CIFAR-100 offline: say so, go on
+                    missing[label] = str(error).splitlines()[0]
+                    continue
             else:
                 reporter.cached()
             runs[label] = (config, result)
-        hardware = ", ".join(sorted({r["provenance"]["device"] for _, r in runs.values()}))
+        hardware = ", ".join(sorted({r["provenance"]["device"] for _, r in runs.values()})) \
+            or "no training (nothing to run, or its data is missing)"
         unique = {r["provenance"]["key"]: r for _, r in runs.values()}  # sweeps may share a run
         compute = sum(r["provenance"]["wall_time_s"] for r in unique.values())
         commits = sorted({_short_commit(r["provenance"]["commit"]) for _, r in runs.values()})
         versions = sorted({r["provenance"].get("code_version", "?") for _, r in runs.values()})
         footer = (f"Fig. {fig_id} · profile {self.profile} · {hardware} · "
-                  f"commit {', '.join(commits)} · code {', '.join(versions)}")
+                  f"commit {', '.join(commits)} · code {', '.join(versions)}") if runs else \
+            f"Fig. {fig_id} · profile {self.profile} · {hardware}"
         use_theme()
         out = self.output_dir / f"fig-{fig_id}"
         image_path = save_figure(figure.plot(runs, footer), out / f"fig-{fig_id}.png")
-        claims = [c.evaluate(runs, fig_id) for c in figure.claims if c.applies(runs)]
+        claims = [] if missing else [c.evaluate(runs, fig_id) for c in figure.claims
+                                     if c.applies(runs)]
         outcome = FigureOutcome(figure, self.profile, runs, claims, image_path, out, hardware,
-                                compute, {label: c.identity() for label, c in self.runs[fig_id]})
+                                compute, {label: c.identity() for label, c in self.runs[fig_id]},
+                                missing)
         _write_outputs(outcome)
         print(f"Fig. {fig_id}: {sum(c.holds for c in claims)}/{len(claims)} claims hold; "
               f"outputs in {out} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)

@@ -41,8 +41,9 @@ from .data import data_dir
 SCHEMA_VERSION = 2  # bump when the layout of stored results changes
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(__file__).resolve().parent
-NUMERIC_MODULES = ("config.py", "data.py", "batching.py", "models.py", "tasks.py", "optim.py", "probes.py",
-                   "hessian.py", "lanczos.py", "training.py", "runtime.py")
+NUMERIC_MODULES = ("config.py", "data.py", "data_extra.py", "batching.py", "models.py",
+                   "tasks.py", "optim.py", "probes.py", "probes_tables.py", "hessian.py",
+                   "lanczos.py", "training.py", "runtime.py")
 _CODE_VERSION: Optional[str] = None
 
 

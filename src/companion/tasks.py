@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 import torch
 
 from . import data as data_lib
+from .batching import FMNIST_MEAN, FMNIST_STD
 from .models import cross_entropy
+
+FMNIST = (FMNIST_MEAN, FMNIST_STD)
 
 BN_MODELS = ("resnet32", "vgg11")  # models with an optional BatchNorm (RunConfig.batch_norm)
 from .optim import optimizer_spec
@@ -30,6 +33,7 @@ class Task:
     data_source: str
     hessian_batches: Callable[[int, int, int], list]   # (n, batch size, seed) -> fixed batches
     eval_chunks: Callable[[int], tuple]                # n_eval -> (train chunks, test chunks)
+    val_chunks: Optional[Callable[[int], list]] = None  # n_val -> chunks of a validation split
 
 
 def _chunks(x: torch.Tensor, y: torch.Tensor, size: int) -> list:
@@ -43,17 +47,33 @@ def generator(device: torch.device, seed: int) -> torch.Generator:
 
 
 def image_task(config, device: torch.device) -> Task:
-    """CIFAR-10 (or CIFAR-100) on the device: a training subset, fixed probe subsets, a test
-    subset."""
-    load, num_classes = IMAGE_SETS[config.dataset]
-    train, test = load("train"), load("test")
+    """CIFAR-10/100 or Fashion-MNIST on the device: a training subset, fixed probe subsets,
+    a validation split from the tail of the training split, a test subset."""
+    load, num_classes, mean, std = IMAGE_SETS[config.dataset]
+    norm = lambda x: data_lib.normalize_images(x, device, mean=mean, std=std)  # noqa: E731
+    options = {"num_classes": num_classes, "width": config.width}
+    if config.model in BN_MODELS:
+        options["batch_norm"] = config.batch_norm
+    if config.dataset == "fmnist":
+        options.update(in_channels=1, image_size=28)
+    return _array_task(config, device, load("train"), load("test"), norm,
+                       data_lib.augment_crop_flip if config.augment else None, options, "images")
+
+
+def text_task(config, device: torch.device) -> Task:
+    """IMDB reviews as 400 word ids (see :mod:`companion.data_extra`); no augmentation."""
+    from .data_extra import IMDB_WORDS
+
+    return _array_task(config, device, data_lib.load_imdb("train"), data_lib.load_imdb("test"),
+                       lambda x: x.to(device), None,
+                       {"vocab_size": IMDB_WORDS, "width": config.width}, "reviews")
+
+
+def _array_task(config, device, train, test, prepare, augment, options, noun) -> Task:
     n_train = min(config.n_train or len(train.y), len(train.y))
-    x = data_lib.normalize_images(train.x[:n_train], device)
-    y = train.y[:n_train].to(device)
+    x, y = prepare(train.x[:n_train]), train.y[:n_train].to(device)
     n_test = min(config.n_test or len(test.y), len(test.y))
-    x_test = data_lib.normalize_images(test.x[:n_test], device)
-    y_test = test.y[:n_test].to(device)
-    augment = data_lib.augment_crop_flip if config.augment else None
+    x_test, y_test = prepare(test.x[:n_test]), test.y[:n_test].to(device)
 
     def hessian_batches(n, batch_size, seed):
         # Fixed examples, augmented once (paper: the same regularization as training).
@@ -63,6 +83,13 @@ def image_task(config, device: torch.device) -> Task:
             x_h = augment(x_h, generator(device, seed + 7919))
         return _chunks(x_h, y_h, batch_size)
 
+    def val_chunks(n):
+        # the authors' validation split: the tail of the training split, never trained on
+        if n_train + n > len(train.y):
+            raise ValueError(f"a validation split of {n} overlaps the first {n_train} training "
+                             f"examples (the split has {len(train.y)}): lower n_val or n_train")
+        return _chunks(prepare(train.x[-n:]), train.y[-n:].to(device), 1000)
+
     if optimizer_spec(config.optimizer).full_batch:
         def epoch_batches(gen):
             yield (augment(x, gen) if augment is not None else x), y
@@ -71,13 +98,10 @@ def image_task(config, device: torch.device) -> Task:
         def epoch_batches(gen):
             return data_lib.iterate_minibatches(x, y, config.batch_size, gen, augment=augment)
         steps = math.ceil(n_train / config.batch_size)
-
-    options = {"num_classes": num_classes, "width": config.width}
-    if config.model in BN_MODELS:
-        options["batch_norm"] = config.batch_norm
     return Task(cross_entropy, epoch_batches, steps, options,
-                f"{train.source}, {n_train} train / {n_test} test images", hessian_batches,
-                lambda n: (_chunks(x[:n], y[:n], 1000), _chunks(x_test, y_test, 1000)))
+                f"{train.source}, {n_train} train / {n_test} test {noun}", hessian_batches,
+                lambda n: (_chunks(x[:n], y[:n], 1000), _chunks(x_test, y_test, 1000)),
+                val_chunks)
 
 
 def language_task(config, device: torch.device) -> Task:
@@ -112,8 +136,12 @@ def language_task(config, device: torch.device) -> Task:
                            _chunks(*sequences(test_ids, len(test_ids)), 200)))
 
 
-IMAGE_SETS = {"cifar10": (data_lib.load_cifar10, 10), "cifar100": (data_lib.load_cifar100, 100)}
-TASKS = {"cifar10": image_task, "cifar100": image_task, "ptb": language_task}
+CIFAR = (data_lib.CIFAR10_MEAN, data_lib.CIFAR10_STD)
+IMAGE_SETS = {"cifar10": (data_lib.load_cifar10, 10, *CIFAR),  # loader, classes, mean, std
+              "cifar100": (data_lib.load_cifar100, 100, *CIFAR),
+              "fmnist": (data_lib.load_fashion_mnist, 10, *FMNIST)}
+TASKS = {"cifar10": image_task, "cifar100": image_task, "fmnist": image_task,
+         "imdb": text_task, "ptb": language_task}
 
 
 def build_task(config, device: torch.device) -> Task:

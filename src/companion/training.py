@@ -14,8 +14,9 @@
   same numbers;
 * an optimizer that steers by the top Hessian eigenvectors (``nudged``) gets them from a
   warm-started Lanczos run before the first step and every ``refresh_every`` steps (every
-  epoch when 0); each refresh is logged in ``refreshes`` (eigenvalues, products, seconds,
-  overlap with the previous subspace);
+  epoch when 0), and once more after the last step to measure the end point; each refresh
+  is logged in ``refreshes`` (eigenvalues, products, seconds, overlap with the previous
+  subspace);
 * a run with ``start_from`` starts from the final weights of that run (trained first);
 * a non-finite or exploding loss is recorded as divergence and ends the run cleanly;
 * the final history is stored in the results cache with its provenance.
@@ -117,6 +118,9 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
         if out_of_time or (stop_after_epochs is not None and epochs_this_call >= stop_after_epochs):
             return {"interrupted": True, "history": state["history"]}
 
+    if steering is not None and state["diverged_at_step"] is None \
+            and not state["refreshes"][-1].get("final"):
+        steering.refresh(model, optimizer, state, final=True)  # the end point's curvature
     result = {
         "history": state["history"],
         "step_log": state["step_log"],
@@ -193,28 +197,32 @@ class _Steering:
         every = self.options["refresh_every"]
         return step == 0 or (step % every == 0 if every else index_in_epoch == 0)
 
-    def refresh(self, model, optimizer, state) -> None:
+    def refresh(self, model, optimizer, state, final: bool = False) -> None:
         """Recompute the top eigenpairs and steer by them; with ``refresh_once`` the first
-        directions are kept (SGD-const-top) and later refreshes only measure λ."""
+        directions are kept (SGD-const-top) and later refreshes only measure λ; the
+        ``final`` one, after the last step, only measures."""
         start = time.perf_counter()
         previous = state["directions"]
+        k = self.options["directions"]
         result = top_eigenpairs(model, self.loss_fn, self.batches, self.config,
-                                self.options["directions"], self.options["refresh_tol"],
+                                max(k, self.options["tracked"]), self.options["refresh_tol"],
                                 seed=self.config.seed + 17 + state["step"],
                                 previous=state.get("last_vecs", previous))
-        vecs = result.vecs.detach()
+        tracked = result.vecs.detach()
+        vecs = tracked[:, :k]
         overlap = None
         if previous is not None:
             overlap = float((previous.to(vecs).T @ vecs).pow(2).sum()) / vecs.shape[1]
-        applied = previous is None or not self.options["refresh_once"]
+        applied = not final and (previous is None or not self.options["refresh_once"])
         if applied:
             optimizer.set_directions(vecs)
             state["directions"] = vecs.cpu()
-        state["last_vecs"] = vecs.cpu()
+        state["last_vecs"] = tracked.cpu()
         state["refreshes"].append({
             "step": state["step"], "eigenvalues": [float(v) for v in result.vals.cpu()],
             "lanczos_matvecs": int(result.num_matvecs), "overlap": overlap,
-            "applied": applied, "seconds": round(time.perf_counter() - start, 3)})
+            "applied": applied, "seconds": round(time.perf_counter() - start, 3),
+            **({"final": True} if final else {})})
 
 
 def _save_checkpoint(path, model, optimizer, gen, state) -> None:

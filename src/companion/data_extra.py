@@ -1,0 +1,161 @@
+"""Fashion-MNIST and IMDB, the data sets of the NSGD chapter (Jastrzębski et al. 2019,
+Table 5 and Appendix F), through the same cache → mirror → download chain as
+:mod:`companion.data`.
+
+* Fashion-MNIST: the canonical IDX files (``fashion-mnist/*-ubyte.gz`` in the mirror, or
+  torchvision's download), uint8 (N, 1, 28, 28).
+* IMDB (Maas et al. 2011): the labelled ``aclImdb`` reviews. The authors used
+  ``keras.datasets.imdb`` (num_words = 5000, maxlen = 400). Keras' word index cannot be
+  rebuilt offline, so the vocabulary is rebuilt the way the spec says: lower-case, strip
+  ``<br />``, tokens ``[a-z0-9']+``, the 4,997 most frequent words of the **train split**
+  get ids 3… by frequency (0 = padding, 1 = start, 2 = out of vocabulary), and each review
+  keeps its **last** 400 ids, padded at the front (Keras' defaults). Both splits are
+  shuffled by one fixed permutation so any prefix mixes the classes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import tarfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import ArrayDataset, _fetch, _save_npz_atomic, cache_dir
+
+FMNIST_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+                "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+IMDB_WORDS = 5000        # num_words of the authors' keras.datasets.imdb call
+IMDB_MAXLEN = 400
+PAD, START, OOV = 0, 1, 2
+_TOKEN = re.compile(r"[a-z0-9']+")
+
+
+def _split(split: str) -> str:
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    return split
+
+
+# ------------------------------------------------------------------ Fashion-MNIST
+def _read_idx(path: Path) -> np.ndarray:
+    raw = gzip.open(path, "rb").read()
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape).copy()
+
+
+def _fmnist_arrays(folder: Path, split: str, source: str) -> dict | None:
+    images, labels = (folder / f for f in FMNIST_FILES[split])
+    if not (images.exists() and labels.exists()):
+        return None
+    return {"x": np.ascontiguousarray(_read_idx(images)[:, None]),
+            "y": _read_idx(labels).astype(np.int64), "source": np.array(source)}
+
+
+def _fmnist_download(split: str, download: bool) -> dict:
+    import torchvision
+
+    root = Path(cache_dir()).parent / "downloads"
+    ds = torchvision.datasets.FashionMNIST(str(root), train=split == "train", download=download)
+    return {"x": ds.data.numpy()[:, None].copy(), "y": ds.targets.numpy().astype(np.int64),
+            "source": np.array("Fashion-MNIST (torchvision download)")}
+
+
+def load_fashion_mnist(split: str, download: bool = True) -> ArrayDataset:
+    """Fashion-MNIST ``split`` ("train" 60k / "test" 10k): uint8 (N,1,28,28), int64 (N,),
+    in the canonical order (class-mixed)."""
+    split = _split(split)
+    arrays = _fetch("Fashion-MNIST", f"fmnist_{split}.npz",
+                    lambda m: _fmnist_arrays(m / "fashion-mnist", split, "Fashion-MNIST (mirror)"),
+                    lambda d: _fmnist_download(split, d), download,
+                    "fashion-mnist/*-ubyte.gz", "torchvision.datasets.FashionMNIST")
+    return ArrayDataset(torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"]),
+                        str(arrays["source"]))
+
+
+# ------------------------------------------------------------------ IMDB
+def tokenize(text: str) -> list:
+    return _TOKEN.findall(text.lower().replace("<br />", " "))
+
+
+def build_vocabulary(texts: list, num_words: int = IMDB_WORDS) -> dict:
+    """word → id (3 … num_words−1) for the most frequent words (ties: alphabetical)."""
+    counts = Counter(w for t in texts for w in tokenize(t))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:num_words - 3]
+    return {w: i + 3 for i, (w, _) in enumerate(ranked)}
+
+
+def encode(text: str, vocab: dict, maxlen: int = IMDB_MAXLEN) -> np.ndarray:
+    """[START, ids…] (OOV = 2), the last ``maxlen`` kept, zero-padded at the front."""
+    ids = [START] + [vocab.get(w, OOV) for w in tokenize(text)]
+    ids = ids[-maxlen:]
+    out = np.zeros(maxlen, dtype=np.int64)
+    out[maxlen - len(ids):] = ids
+    return out
+
+
+def _imdb_reviews(tar_path: Path) -> dict:
+    reviews = {"train": [], "test": []}
+    with tarfile.open(tar_path, "r:gz") as tar:
+        for member in tar:
+            parts = member.name.strip("./").split("/")
+            if member.isfile() and len(parts) == 4 and parts[1] in reviews \
+                    and parts[2] in ("neg", "pos"):
+                text = tar.extractfile(member).read().decode("utf-8")
+                reviews[parts[1]].append((int(parts[2] == "pos"), parts[3], text))
+    return reviews
+
+
+def _imdb_arrays(reviews: dict, source: str) -> dict:
+    """Both splits encoded with the train split's vocabulary; caches the other split."""
+    for rows in reviews.values():
+        rows.sort(key=lambda r: (r[0], r[1]))
+    vocab = build_vocabulary([r[2] for r in reviews["train"]])
+    out = {}
+    for split, rows in reviews.items():
+        perm = np.random.default_rng(0).permutation(len(rows))
+        x = np.stack([encode(rows[i][2], vocab) for i in perm])
+        y = np.array([rows[i][0] for i in perm], dtype=np.int64)
+        out[split] = {"x": x, "y": y, "source": np.array(source)}
+    return out
+
+
+def _imdb_from_tar(split: str, tar_path: Path, source: str) -> dict | None:
+    if not tar_path.exists():
+        return None
+    both = _imdb_arrays(_imdb_reviews(tar_path), source)
+    other = "test" if split == "train" else "train"
+    _save_npz_atomic(cache_dir() / f"imdb_{other}.npz", both[other])
+    return both[split]
+
+
+IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+
+
+def _imdb_download(split: str, download: bool) -> dict:
+    import urllib.request
+
+    path = Path(cache_dir()).parent / "downloads" / "aclImdb_v1.tar.gz"
+    if not path.exists():
+        if not download:
+            raise FileNotFoundError(f"{path} missing and download=False")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        urllib.request.urlretrieve(IMDB_URL, path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)
+    return _imdb_from_tar(split, path, "IMDB (aclImdb download)")
+
+
+def load_imdb(split: str, download: bool = True) -> ArrayDataset:
+    """IMDB reviews ``split`` (25k each): int64 ids (N, 400) and labels (1 = positive)."""
+    split = _split(split)
+    arrays = _fetch("IMDB", f"imdb_{split}.npz",
+                    lambda m: _imdb_from_tar(split, m / "aclImdb-labeled.tar.gz",
+                                             "IMDB (aclImdb mirror; vocabulary rebuilt)"),
+                    lambda d: _imdb_download(split, d), download,
+                    "aclImdb-labeled.tar.gz", IMDB_URL)
+    return ArrayDataset(torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"]),
+                        str(arrays["source"]))

@@ -1,0 +1,59 @@
+"""Fashion-MNIST and IMDB loaders (mirror or cache), and the IMDB text pipeline."""
+
+import numpy as np
+import pytest
+import torch
+
+from companion import data
+from companion.data_extra import (IMDB_MAXLEN, OOV, START, build_vocabulary, encode,
+                                  load_fashion_mnist, load_imdb, tokenize)
+from conftest import cifar_available
+
+
+def _need(name):
+    if not cifar_available() and not (data.cache_dir() / name).exists():
+        pytest.skip("no mirror and no cache: set COMPANION_MIRROR")
+
+
+def test_tokenize_lowercases_strips_breaks_and_keeps_apostrophes():
+    assert tokenize("It's GREAT.<br /><br />10/10!") == ["it's", "great", "10", "10"]
+
+
+def test_vocabulary_ranks_by_frequency_and_reserves_three_ids():
+    vocab = build_vocabulary(["b a a", "c a b"], num_words=5)
+    assert vocab == {"a": 3, "b": 4}  # 5 - 3 reserved ids leave two words; 'c' is OOV
+
+
+def test_encode_keeps_the_last_words_and_pads_at_the_front():
+    vocab = {"good": 3, "film": 4}
+    ids = encode("good film bad", vocab, maxlen=6)
+    assert ids.tolist() == [0, 0, START, 3, 4, OOV]
+    long = encode(" ".join(["good"] * 10) + " film", vocab, maxlen=4)
+    assert long.tolist() == [3, 3, 3, 4]  # Keras pre-truncation: the start token is cut
+
+
+def test_fashion_mnist_shapes_and_balance():
+    _need("fmnist_train.npz")
+    train, test = load_fashion_mnist("train"), load_fashion_mnist("test")
+    assert train.x.shape == (60000, 1, 28, 28) and test.x.shape == (10000, 1, 28, 28)
+    assert train.x.dtype == torch.uint8 and torch.bincount(train.y).tolist() == [6000] * 10
+
+
+def test_imdb_shapes_balance_and_vocabulary():
+    _need("imdb_train.npz")
+    train, test = load_imdb("train"), load_imdb("test")
+    assert train.x.shape == (25000, IMDB_MAXLEN) and test.x.shape == (25000, IMDB_MAXLEN)
+    assert int(train.x.max()) < 5000 and torch.bincount(train.y).tolist() == [12500, 12500]
+    # the classes are mixed in any prefix (the files are sorted by class on disk)
+    assert 0.4 < train.y[:1000].float().mean() < 0.6
+    # a padded (short) review starts with the start token after its padding; long ones
+    # lose their beginning (Keras' pre-truncation)
+    padded = train.x[train.x[:, 0] == 0]
+    first = (padded != 0).int().argmax(dim=1)
+    assert len(padded) > 10000 and bool((padded[torch.arange(len(first)), first] == START).all())
+
+
+def test_bad_split_is_an_error():
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        load_imdb("valid")
+    assert np.all(encode("", {}, maxlen=3) == [0, 0, START])
