@@ -180,23 +180,6 @@ def early_sharpening_claim(group: str) -> Claim:
 
 
 # ----------------------------------------------------------------------------- Fig. 21/22
-def imdb_sweep_claim(field: str) -> Claim:
-    """C21: max λ1 decreases with η and increases with S; at the default profile the
-    extreme pairs only."""
-    prefix, says = ({"lr": ("lr=", "falls as η grows"), "batch_size": ("S=", "grows with S")}[field])
-
-    def check(runs):
-        chosen = sorted((getattr(c, field), float(eigen_series(r)[1][:, 0].max()))
-                        for label, (c, r) in runs.items() if label.split("/")[-1].startswith(prefix))
-        if len(chosen) < 2:
-            return NOT_REACHED, "fewer than two runs in the sweep"
-        (_, lo_l), (_, hi_l) = chosen[0], chosen[-1]
-        ok = lo_l > hi_l if field == "lr" else hi_l > lo_l
-        listing = ", ".join(f"{prefix}{v:g}: {l:.4g}" for v, l in chosen)
-        return ok, f"max λ1: {listing} (holds if the extreme values are ordered as the paper says)"
-    return Claim(f"IMDB: the largest λ1 {says} (C21).", check)
-
-
 def imdb_nsgd_claim(paper_epoch: float) -> Claim:
     """C22: val acc(γ=0.1) − val acc(γ=1) ≥ 1 pp at an early epoch; λ_max ordered."""
     def check(runs):
