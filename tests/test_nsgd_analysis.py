@@ -69,3 +69,14 @@ def test_newton_example_is_exact():
     assert C.newton_claim().evaluate({}).status == "holds"
     # with γ away from λ_small/λ_big the steps differ
     assert A.newton_example(gamma_=0.1)["rel_exact"] > 0.1
+
+
+def test_final_curvature_claims_wait_until_lambda_stops_growing():
+    growing = {"0.01": ([.1, .6, .7, .7, .7], [.1, .6, .86, .86, .86], [1, 40, 80, 120, 160], [0, 1, 2, 3, 4]),
+               "1": ([.1, .5, .7, .7, .7], [.1, .5, .85, .85, .85], [1, 10, 20, 30, 40], [0, 2, 3, 4, 5])}
+    claim = C.table_claims(50, low_lr=False, gamma_5=False)[2]
+    out = claim.evaluate(_runs(**growing))
+    assert out.status == "not reached" and "still growing" in out.evidence
+    flat = {g: (v, t, [1, 30, 30, 30, 30], d) for g, (v, t, _, d) in growing.items()}
+    assert claim.evaluate(_runs(**flat)).status == "holds"
+    assert not A.settled(_result(*growing["1"])) and A.settled(_result(*flat["1"]))

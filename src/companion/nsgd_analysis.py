@@ -44,6 +44,24 @@ def frobenius_top(values: np.ndarray) -> np.ndarray:
     return np.sqrt((np.asarray(values) ** 2).sum(axis=-1))
 
 
+def settled(result: dict) -> bool:
+    """λ_max has stopped growing: chapter 1's peak rule (:data:`companion.claims.PEAK_RULE`)
+    on the refreshes' λ_max — the smoothed series first comes within 90% of its maximum in
+    the first 75% of the run."""
+    from .claims import PEAK_LEVEL, SETTLED, smoothed
+
+    epochs, values = eigen_series(result)
+    smooth = smoothed(list(values[:, 0]))
+    position = next(i for i, v in enumerate(smooth) if v >= PEAK_LEVEL * max(smooth))
+    span = epochs[-1] - epochs[0]
+    return bool(span > 0 and epochs[position] - epochs[0] <= SETTLED * span)
+
+
+SETTLED_RULE = ("a claim about the final curvature needs every run's λ_max to have stopped "
+                "growing: its running mean over 3 refreshes first comes within 90% of its "
+                "maximum in the first 75% of the run (chapter 1's peak rule)")
+
+
 def measured(result: dict, key: str) -> list:
     return [r for r in result["history"] if key in r and r["phase"] in ("init", "epoch")]
 
@@ -73,6 +91,7 @@ def table_row(config, result: dict, epoch: float) -> dict:
             if measured(result, "frobenius_hutch") else math.nan,
             "code_best": value_at(result, "frobenius_code", best["epoch"]),
             "best_epoch": best["epoch"], "lr": config.lr, "gamma": gamma(config),
+            "settled": settled(result),
             "diverged": result.get("diverged_at_step") is not None}
 
 

@@ -8,7 +8,7 @@ import math
 from statistics import mean
 
 from .claims import NOT_REACHED, Claim
-from .nsgd_analysis import (SLACK_PP, early_epoch, eigen_series, frobenius_top, gamma,
+from .nsgd_analysis import (SETTLED_RULE, SLACK_PP, early_epoch, settled, eigen_series, frobenius_top, gamma,
                             gamma_rows, k_runs, measured, newton_example, spearman, table_row,
                             table_rows, value_at)
 
@@ -54,8 +54,12 @@ def table_claims(paper_epoch: float, low_lr: bool = True, imdb: bool = False,
         ratio = g[lo]["F_best"] / g[1.0]["F_best"]
         rule = "≥ 1.3" if low_lr else "within [0.5, 2] (final curvature not much affected)"
         ok = ratio >= 1.3 if low_lr else 0.5 <= ratio <= 2.0
-        return ok, (f"‖H‖_F (top-K formula) at the best-validation point: {_fmt(g, 'F_best')}; "
-                    f"ratio γ={lo:g} / γ=1 = {ratio:.2f} (holds if {rule})")
+        evidence = (f"‖H‖_F (top-K formula) at the best-validation point: {_fmt(g, 'F_best')}; "
+                    f"ratio γ={lo:g} / γ=1 = {ratio:.2f} (holds if {rule}")
+        if not low_lr and not all(r["settled"] for r in g.values()):
+            growing = ", ".join(f"γ={x:g}" for x, r in sorted(g.items()) if not r["settled"])
+            return NOT_REACHED, f"{evidence}; λ_max still growing for {growing}: {SETTLED_RULE})"
+        return ok, evidence + ")"
 
     def worse_at_5(g, epoch):
         return g[5.0]["test_acc"] <= g[1.0]["test_acc"], (
@@ -172,9 +176,12 @@ def early_sharpening_claim(group: str) -> Claim:
         lo, one = early_max(mine[0.01]), early_max(mine[1.0])
         f_lo, f_one = (float(frobenius_top(eigen_series(mine[g])[1])[-1]) for g in (0.01, 1.0))
         ok = lo >= 2 * one and 0.5 <= f_lo / f_one <= 2
-        return ok, (f"max λ_max over the first 20% of epochs: γ=0.01 {lo:.4g}, γ=1 {one:.4g} "
+        evidence = (f"max λ_max over the first 20% of epochs: γ=0.01 {lo:.4g}, γ=1 {one:.4g} "
                     f"(×{lo / one:.2f}); final ‖H‖_F {f_lo:.4g} vs {f_one:.4g} "
-                    f"(×{f_lo / f_one:.2f}) (holds if ≥ 2× early and within ×2 at the end)")
+                    f"(×{f_lo / f_one:.2f}) (holds if ≥ 2× early and within ×2 at the end")
+        if lo >= 2 * one and not all(settled(mine[g]) for g in (0.01, 1.0)):
+            return NOT_REACHED, f"{evidence}; {SETTLED_RULE})"
+        return ok, evidence + ")"
     return Claim(f"{group}: γ = 0.01 sharpens early (≥ 2× λ_max) but ends at a similar ‖H‖_F (C19).",
                  check)
 

@@ -39,7 +39,7 @@ def plot_table(runs: dict, footer_text: str = "", number: int = 1) -> plt.Figure
             if not names:
                 ax.text(0.5, 0.5, "no run\n(data not available)", ha="center", va="center",
                         transform=ax.transAxes, fontsize=9, color="#666666")
-                ax.set_xticks([])
+                ax.set_xticks([]), ax.set_yticks([])
             else:
                 values = [data[n][c] for n in names]
                 ax.bar(range(len(names)), values, color=[_row_color(n) for n in names])
