@@ -105,72 +105,96 @@ display(HTML(refresh_costs(outcomes)))
 plan.show("8")
 
 # %% [markdown]
-# ## Tables 1 and 2 — NSGD against SGD at the same η
+# ## Table 1 — NSGD against SGD at the same η
 #
 # Rows $\gamma \in \{0.01, 0.1, 1, 5\}$ and SGD at another learning rate. Columns: $\|H\|_F$
 # at the best-validation point and at the end; test accuracy at the best-validation point;
 # validation accuracy at an early epoch (the paper's epoch 50); final training loss (first
 # training images, unaugmented, without L2); distance from the initialization at the
 # best-validation point. The bars draw the paper's rows above this execution's: the default
-# profile's runs are shorter and smaller, so compare orders, not sizes.
+# profile's runs are shorter and smaller, so compare orders, not sizes. Table 1 is ResNet-32's
+# (at the default profile the shared SimpleCNN grid stands in for it).
 
 # %% tags=["remove-input"]
 plan.show("table-1")
 display(HTML(table_html(outcomes, 1)))
+
+# %% [markdown]
+# ## Table 2 — the same on SimpleCNN
 
 # %% tags=["remove-input"]
 plan.show("table-2")
 display(HTML(table_html(outcomes, 2)))
 
 # %% [markdown]
-# ## Tables 3 and 4, Fig. 19 — a high learning rate, and momentum
+# ## Table 3 — a high learning rate
 #
-# The same rows at $\eta = 0.1$ (Table 3) and with momentum $\mu = 0.9$ (Table 4); Fig. 19
-# draws their λ_max (solid) and $\|H\|_F$ (dashed). The paper: NSGD still sharpens early,
-# but the final curvature (and, with momentum, the final accuracy) is not much affected.
+# The same rows at $\eta = 0.1$. The paper: NSGD still sharpens early, but the final
+# curvature is not much affected. A claim about the *final* curvature is decided only once
+# every run's λ_max has stopped growing (chapter 1's peak rule); before that it is not reached.
 
 # %% tags=["remove-input"]
 plan.show("table-3")
 display(HTML(table_html(outcomes, 3)))
 
+# %% [markdown]
+# ## Table 4 — momentum
+#
+# The same rows with momentum $\mu = 0.9$ (the authors' `correct_v` variant).
+
 # %% tags=["remove-input"]
 plan.show("table-4")
 display(HTML(table_html(outcomes, 4)))
+
+# %% [markdown]
+# ## Fig. 19 — curvature along the runs of Tables 3 and 4
+#
+# λ_max (solid) and $\|H\|_F$ (dashed) for each γ.
 
 # %% tags=["remove-input"]
 plan.show("19")
 
 # %% [markdown]
-# ## Tables 5 and 6 — other data sets
-#
-# Fashion-MNIST (Table 5) and CIFAR-100 (Table 6). CIFAR-100 is not in this book's offline
-# data mirror: where it cannot be loaded, Table 6 shows the paper's numbers only and says
-# so; with the data in place (a download, or `data/downloads/cifar-100-python`), the same
-# call runs it.
+# ## Table 5 — Fashion-MNIST
 
 # %% tags=["remove-input"]
 plan.show("table-5")
 display(HTML(table_html(outcomes, 5)))
+
+# %% [markdown]
+# ## Table 6 — CIFAR-100
+#
+# CIFAR-100 is not in this book's offline data mirror: where it cannot be loaded, Table 6
+# shows the paper's numbers only and says so; with the data in place (a download, or
+# `data/downloads/cifar-100-python`), the same call runs it.
 
 # %% tags=["remove-input"]
 plan.show("table-6")
 display(HTML(table_html(outcomes, 6)))
 
 # %% [markdown]
-# ## Figs. 21 and 22, Table 7 — IMDB
+# ## Fig. 21 — the IMDB spectrum against η and S
 #
 # A one-dimensional CNN on the IMDB reviews (the authors' Keras example: a 5,000-word
 # embedding, 250 filters of width 3, max-pooling, a dense layer of 250). Keras' word index
 # cannot be rebuilt offline: the vocabulary is rebuilt from the training reviews (lower case,
 # `<br />` removed, the 4,997 most frequent tokens), each review keeping its last 400 words.
 # Fig. 21 is chapter 1's Fig. 4 on IMDB: λ1 and λ2 for three learning rates and three batch
-# sizes. Fig. 22 and Table 7 run NSGD with $K = 1$.
+# sizes.
 
 # %% tags=["remove-input"]
 plan.show("21")
 
+# %% [markdown]
+# ## Fig. 22 — NSGD on IMDB
+#
+# NSGD with $K = 1$ and $\gamma \in \{0.1, 1, 5\}$: validation accuracy and λ_max.
+
 # %% tags=["remove-input"]
 plan.show("22")
+
+# %% [markdown]
+# ## Table 7 — NSGD on IMDB, beside the paper
 
 # %% tags=["remove-input"]
 plan.show("table-7")

@@ -95,6 +95,14 @@ def get_figure(fig_id: Any) -> Figure:
     return FIGURES[key]
 
 
+def display_name(fig_id: str) -> str:
+    """'4' → 'Fig. 4', 'table-1' → 'Table 1', 'newton' → 'App. E (newton)'."""
+    fig_id = str(fig_id)
+    if fig_id.startswith("table-"):
+        return "Table " + fig_id[len("table-"):]
+    return "App. E (newton)" if fig_id == "newton" else f"Fig. {fig_id}"
+
+
 def check_profile(profile: str) -> str:
     if profile not in PROFILES:
         raise UnknownFigureError(f"unknown profile {profile!r}; valid profiles: {list(PROFILES)}")

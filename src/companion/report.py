@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .claims import FAILS, HOLDS, NOT_REACHED, ClaimOutcome
-from .registry import Figure
+from .registry import Figure, display_name
 
 BADGE = {HOLDS: "success", FAILS: "danger", NOT_REACHED: "warning"}
 PARAMETER_COLUMNS_SKIP = ("probes", "optimizer_options", "dataset", "seed")
@@ -26,7 +26,7 @@ def claims_table(claims: list, with_figure: bool = False) -> str:
     head = "<th>figure</th>" if with_figure else ""
     rows = []
     for c in claims:
-        fig = f"<td>Fig. {html.escape(c.figure)}</td>" if with_figure else ""
+        fig = f"<td>{html.escape(display_name(c.figure))}</td>" if with_figure else ""
         evidence = "" if with_figure else f"<td class='claim-evidence'>{html.escape(c.evidence)}</td>"
         rows.append(f"<tr class='claim-row'>{fig}<td>{html.escape(c.claim)}</td>"
                     f"<td>{badge(c.status)}</td>{evidence}</tr>")
@@ -97,7 +97,7 @@ class FigureOutcome:
             f"<code>{s['current']}</code>.</p>" for label, s in self.stale_runs())
         return (
             f"<div class='figure-outcome' data-figure='{html.escape(f.id)}'>"
-            f"<p><strong>Fig. {html.escape(f.id)} (the paper's caption).</strong> "
+            f"<p><strong>{html.escape(display_name(f.id))} (the paper's caption).</strong> "
             f"{html.escape(f.caption)}</p>"
             f"<p><strong>This run:</strong> profile <code>{self.profile}</code> on "
             f"{html.escape(self.hardware)}, compute time {self.wall_time_s:.0f} s. "

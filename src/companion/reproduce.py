@@ -126,9 +126,10 @@ class Plan:
         compute = sum(r["provenance"]["wall_time_s"] for r in unique.values())
         commits = sorted({_short_commit(r["provenance"]["commit"]) for _, r in runs.values()})
         versions = sorted({r["provenance"].get("code_version", "?") for _, r in runs.values()})
-        footer = (f"Fig. {fig_id} · profile {self.profile} · {hardware} · "
+        name = registry.display_name(fig_id)
+        footer = (f"{name} · profile {self.profile} · {hardware} · "
                   f"commit {', '.join(commits)} · code {', '.join(versions)}") if runs else \
-            f"Fig. {fig_id} · profile {self.profile} · {hardware}"
+            f"{name} · profile {self.profile} · {hardware}"
         use_theme()
         out = self.output_dir / f"fig-{fig_id}"
         image_path = save_figure(figure.plot(runs, footer), out / f"fig-{fig_id}.png")
@@ -138,7 +139,7 @@ class Plan:
                                 compute, {label: c.identity() for label, c in self.runs[fig_id]},
                                 missing)
         _write_outputs(outcome)
-        print(f"Fig. {fig_id}: {sum(c.holds for c in claims)}/{len(claims)} claims hold; "
+        print(f"{name}: {sum(c.holds for c in claims)}/{len(claims)} claims hold; "
               f"outputs in {out} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
         self.outcomes[fig_id] = outcome
         return outcome
@@ -155,7 +156,7 @@ class Plan:
         if fig_id in self.outcomes:
             self.outcomes[fig_id].show()
         else:
-            display(HTML(f"<p><em>Fig. {fig_id} was not selected in this execution "
+            display(HTML(f"<p><em>{registry.display_name(fig_id)} was not selected in this execution "
                          f"(figures: {', '.join(self.figure_ids)}).</em></p>"))
 
 
