@@ -202,6 +202,8 @@ def test_refreshes_track_more_eigenvalues_than_they_steer_by_and_the_table_probe
     result = train(config, ResultsCache(tmp_path))
     assert [len(r["eigenvalues"]) for r in result["refreshes"]] == [3, 3, 3]  # each epoch, end
     assert result["refreshes"][1]["overlap"] is not None  # of the K = 1 steering subspace
+    first = result["refreshes"][0]
+    assert first["nudged_steps"] == pytest.approx([0.1 * config.lr * first["eigenvalues"][0]])
     epochs = [r for r in result["history"] if r["phase"] in ("init", "epoch")]
     assert all({"val_acc", "frobenius_hutch", "frobenius_code", "distance"} <= set(r)
                for r in epochs)

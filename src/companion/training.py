@@ -221,6 +221,9 @@ class _Steering:
         state["refreshes"].append({
             "step": state["step"], "eigenvalues": [float(v) for v in result.vals.cpu()],
             "lanczos_matvecs": int(result.num_matvecs), "overlap": overlap,
+            # γ·η·λ_i along the nudged directions (< 2 for a stable step along them)
+            "nudged_steps": [self.options.get("gamma", 1.0) * optimizer.param_groups[0]["lr"]
+                             * float(v) for v in result.vals[:k].cpu()],
             "applied": applied, "seconds": round(time.perf_counter() - start, 3),
             **({"final": True} if final else {})})
 

@@ -124,8 +124,6 @@ def refresh_costs(outcomes: dict) -> str:
     """Per steered run: refreshes, mean Lanczos products (first, cold, and later, warm),
     mean seconds, mean overlap with the previous subspace, and the largest γηλ_i of the
     nudged directions."""
-    from ..optim import optimizer_options
-
     seen, rows = set(), []
     for outcome in outcomes.values():
         for label, (config, result) in outcome.runs.items():
@@ -134,11 +132,9 @@ def refresh_costs(outcomes: dict) -> str:
             if key in seen or config.optimizer != "nudged" or len(refreshes) < 2:
                 continue
             seen.add(key)
-            o = optimizer_options(config)
             warm = refreshes[1:]
             overlaps = [r["overlap"] for r in warm if r["overlap"] is not None]
-            nudge = max(o["gamma"] * config.lr * max(r["eigenvalues"][:o["directions"]])
-                        for r in refreshes)
+            nudge = max(max(r["nudged_steps"]) for r in refreshes)
             rows.append((f"{outcome.figure.id}: {label}", len(refreshes),
                          refreshes[0]["lanczos_matvecs"],
                          sum(r["lanczos_matvecs"] for r in warm) / len(warm),
