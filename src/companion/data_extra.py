@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import ArrayDataset, _fetch, _save_npz_atomic, cache_dir
+from .data import ArrayDataset, _fetch, _save_npz_atomic, cache_dir, data_dir
 
 FMNIST_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
                 "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
@@ -59,7 +59,7 @@ def _fmnist_arrays(folder: Path, split: str, source: str) -> dict | None:
 def _fmnist_download(split: str, download: bool) -> dict:
     import torchvision
 
-    root = Path(cache_dir()).parent / "downloads"
+    root = data_dir() / "downloads"
     ds = torchvision.datasets.FashionMNIST(str(root), train=split == "train", download=download)
     return {"x": ds.data.numpy()[:, None].copy(), "y": ds.targets.numpy().astype(np.int64),
             "source": np.array("Fashion-MNIST (torchvision download)")}
@@ -139,7 +139,7 @@ IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 def _imdb_download(split: str, download: bool) -> dict:
     import urllib.request
 
-    path = Path(cache_dir()).parent / "downloads" / "aclImdb_v1.tar.gz"
+    path = data_dir() / "downloads" / "aclImdb_v1.tar.gz"
     if not path.exists():
         if not download:
             raise FileNotFoundError(f"{path} missing and download=False")

@@ -118,8 +118,7 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
         if out_of_time or (stop_after_epochs is not None and epochs_this_call >= stop_after_epochs):
             return {"interrupted": True, "history": state["history"]}
 
-    if steering is not None and state["diverged_at_step"] is None \
-            and not state["refreshes"][-1].get("final"):
+    if steering is not None and state["diverged_at_step"] is None:
         steering.refresh(model, optimizer, state, final=True)  # the end point's curvature
     result = {
         "history": state["history"],

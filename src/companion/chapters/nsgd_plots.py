@@ -32,7 +32,7 @@ def plot_table(runs: dict, footer_text: str = "", number: int = 1) -> plt.Figure
     rows = A.table_rows(runs, A.early_epoch(runs, 10 if number == 7 else 50)) if runs else {}
     cols = (0, 2, 3, 4, 5)
     fig, axes = plt.subplots(2, len(cols), figsize=(3.0 * len(cols), 5.6), squeeze=False)
-    for line, (source, data) in enumerate((("paper", {n: v for n, v in paper.items()}),
+    for line, (source, data) in enumerate((("paper", paper),
                                            ("this run", {n: ours(r, number) for n, r in rows.items()}))):
         names = list(data)
         for ax, c in zip(axes[line], cols):
