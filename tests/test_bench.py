@@ -46,3 +46,16 @@ def test_nsgd_overhead_trains_both_side_by_side():
     out = nsgd_overhead(torch.device("cpu"), n_train=256, epochs=2)
     assert out["sgd_s_per_epoch"] > 0 and out["ratio"] > 0.5
     assert out["cold_products"] >= 5 and 0 <= out["min_overlap"] <= 1 + 1e-6
+
+
+def test_bottom_eigensolvers_compare_three_solvers_on_one_operator():
+    from companion.bench_bottom import bottom_eigensolvers
+
+    out = bottom_eigensolvers(torch.device("cpu"), steps=60, n_train=512, n_hessian=128,
+                              tol=1e-3, max_products=300)
+    rows = out["solvers"]
+    assert len(rows) == 3 and all(r["products"] > 0 for r in rows.values())
+    assert out["bottom"][0] < 0 < out["lambda_1"]
+    assert rows["companion Lanczos SA(3)"]["max_rel_error"] < 1e-2
+    assert rows["scipy eigsh(which='SA') SA(3)"]["max_rel_error"] < 1e-2
+    assert out["la20"]["products"] >= 20

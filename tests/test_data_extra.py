@@ -57,3 +57,15 @@ def test_bad_split_is_an_error():
     with pytest.raises(ValueError, match="'train' or 'test'"):
         load_imdb("valid")
     assert np.all(encode("", {}, maxlen=3) == [0, 0, START])
+
+
+def test_mnist_offline_is_the_test_split_cut_8000_2000():
+    from companion.data_extra import load_mnist10k
+
+    try:
+        train, test = load_mnist10k("train"), load_mnist10k("test")
+    except Exception as err:  # noqa: BLE001
+        pytest.skip(f"no MNIST mirror or cache: {err}")
+    assert train.x.shape == (8000, 1, 28, 28) and test.x.shape == (2000, 1, 28, 28)
+    assert train.x.dtype == torch.uint8 and set(train.y.unique().tolist()) == set(range(10))
+    assert "t10k split 8,000/2,000" in train.source

@@ -95,8 +95,20 @@ def test_imdb_cnn_is_the_authors_network():
     assert fmnist(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
 
+@pytest.mark.parametrize("name, channels, side, expected", [
+    ("lenet", 1, 28, 3_274_634),        # TensorFlow's Deep-MNIST LeNet: the paper's d ≈ 3.3e6
+    ("lenet", 3, 32, 4_259_274),
+    ("lenet_small", 1, 28, 50_642),     # the CPU default (6/16 filters, 180 units)
+    ("lenet_small", 3, 32, 76_862)])
+def test_lenet_sizes_match_the_spec(name, channels, side, expected):
+    model = build_model(name, in_channels=channels, image_size=side)
+    assert count_parameters(model) == expected
+    assert model(torch.zeros(2, channels, side, side)).shape == (2, 10)
+
+
 def test_registry_errors():
-    assert set(MODELS) == {"simplecnn", "resnet32", "vgg11", "lstm", "textcnn"}
+    assert set(MODELS) == {"simplecnn", "resnet32", "vgg11", "lstm", "textcnn", "lenet",
+                           "lenet_small"}
     with pytest.raises(ValueError, match="resnet32"):
         build_model("vgg19")
     with pytest.raises(ValueError, match="simplecnn"):

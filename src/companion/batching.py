@@ -12,6 +12,7 @@ import torch.nn.functional as F
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 FMNIST_MEAN, FMNIST_STD = (0.2860,), (0.3530,)
+MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
 
 
 def normalize_images(x_uint8: torch.Tensor, device=None,

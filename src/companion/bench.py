@@ -23,6 +23,9 @@
    and next to a two-thread torch process.
 
     python -m companion.bench [--images 512] [--eig-images 128] [--device auto]
+7. The bottom of the spectrum (Alain et al. 2019): SA(3) of LeNet-small after RMSProp on
+   MNIST by the companion's Lanczos, scipy's eigsh and shifted power iteration
+   (:mod:`companion.bench_bottom`), and LA(20) beside it.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from .hessian import HessianOperator, lanczos
 from .models import build_model, cross_entropy
 from .results import describe_device
 from .bench_system import _sync, _timed, thread_policy, throughput
+from .bench_bottom import bottom_eigensolvers, report as report_bottom
 from .runtime import resolve_device
 
 
@@ -254,6 +258,8 @@ def main(argv=None) -> int:
           f"{cost['cold_products']}, warm {cost['warm_products']:.1f}; "
           f"{cost['refresh_s']:.2f} s per refresh; lowest overlap of consecutive nudged "
           f"subspaces {cost['min_overlap']:.3f}")
+    bottom = bottom_eigensolvers(device)
+    report_bottom(bottom)
     threads = []
     if device.type == "cpu" and not args.skip_threads:
         print("\n4. Thread settings, one HVP of quarter-width ResNet-32 on 128 images "
@@ -267,6 +273,7 @@ def main(argv=None) -> int:
         with open(args.json, "w") as handle:
             json.dump({"device": describe_device(device), "hvp": hv, "eigensolvers": eig,
                        "throughput": rows, "warm_vs_cold": warm, "nsgd": cost,
+                       "bottom": bottom,
                        "threads": threads},
                       handle, indent=1)
     return 0

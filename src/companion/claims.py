@@ -58,8 +58,8 @@ class Claim:
 
     def evaluate(self, runs: Mapping[str, tuple], figure: str = "") -> ClaimOutcome:
         status, evidence = self.check(runs)
-        if isinstance(status, bool):
-            status = HOLDS if status else FAILS
+        if not isinstance(status, str):  # a bool (numpy's too) means holds / fails
+            status = HOLDS if bool(status) else FAILS
         if status not in STATUSES:
             raise ValueError(f"claim check returned {status!r}; valid: {STATUSES}")
         return ClaimOutcome(self.text, status, evidence, figure)

@@ -51,6 +51,7 @@ class RunConfig:
     momentum: float = 0.0             # the paper uses plain SGD unless stated
     weight_decay: float = 0.0         # torch convention: gradient += wd·θ (Keras L2(c) is wd = 2c)
     epochs: int = 10                  # with gd: one epoch = one full-batch step
+    max_steps: Optional[int] = None   # end after this many steps instead of `epochs` epochs
     lr_drop_epoch: Optional[int] = None  # from this epoch on, η × lr_drop_factor (App. A.2)
     lr_drop_factor: float = 0.1
     # --- what is measured, and when
@@ -58,6 +59,8 @@ class RunConfig:
     track_every: int = 1              # epochs between probe evaluations
     zoom_steps: int = 0               # also probe every `zoom_every` steps for the first zoom_steps
     zoom_every: int = 10
+    snapshot_steps: tuple = ()        # after these steps (0 = init) the weights are saved and
+                                      # the probes measure: analyses revisit them after training
     # --- where training starts: None = a fresh initialization; a RunConfig = the final
     # weights of that run (trained first if it is not cached), e.g. Fig. 7's variants
     start_from: Optional["RunConfig"] = None
@@ -104,7 +107,12 @@ class RunConfig:
         data["optimizer_options"] = dict(self.optimizer_options)
         if self.start_from is not None:  # absent otherwise: earlier runs keep their keys
             data["start_from"] = self.start_from.identity()
-        data["probes"] = [{"probe": p.name, **asdict(p)} for p in self.probes]
+        for name in ("max_steps", "snapshot_steps"):  # likewise
+            if not getattr(self, name):
+                data.pop(name)
+        # post-hoc probes analyse the saved snapshots after training: not part of the run
+        data["probes"] = [{"probe": p.name, **asdict(p)} for p in self.probes
+                          if not getattr(p, "post_hoc", False)]
         return data
 
     def flat(self) -> dict:
@@ -139,7 +147,8 @@ def _coerce(current: Any, name: str, value: Any) -> Any:
         return None
     if isinstance(current, tuple):  # "0.5,1,2" → (0.5, 1.0, 2.0); "" → ()
         items = [t for t in text.replace(" ", ",").split(",") if t]
-        kinds = {type(c) for c in current} or {float}
+        kinds = {type(c) for c in current} or (  # an empty default: whole numbers are ints
+            {int} if all(t.lstrip("-").isdigit() for t in items) else {float})
         kind = int if kinds == {int} else float
         try:
             return tuple(kind(t) for t in items)
@@ -193,6 +202,15 @@ def validate(config: RunConfig) -> RunConfig:
         problems.append(f"momentum must be in [0, 1), got {config.momentum!r}")
     if config.weight_decay < 0:
         problems.append(f"weight_decay must be >= 0, got {config.weight_decay!r}")
+    if config.max_steps is not None:
+        if not isinstance(config.max_steps, int) or config.max_steps < 1:
+            problems.append(f"max_steps must be a positive integer or None, "
+                            f"got {config.max_steps!r}")
+    steps = config.snapshot_steps
+    if not all(isinstance(t, int) and t >= 0 for t in steps) or list(steps) != sorted(set(steps)):
+        problems.append(f"snapshot_steps must be increasing integers >= 0, got {steps!r}")
+    elif steps and config.max_steps is not None and steps[-1] > config.max_steps:
+        problems.append(f"snapshot_steps go to {steps[-1]}, past max_steps={config.max_steps}")
     if config.zoom_steps < 0:
         problems.append(f"zoom_steps must be >= 0, got {config.zoom_steps!r}")
     if config.batch_norm and config.model not in ("resnet32", "vgg11"):
@@ -208,6 +226,9 @@ def validate(config: RunConfig) -> RunConfig:
         problems.append(f"probes must be distinct instances of {sorted(PROBES)}, got {names}")
     for probe in config.probes:
         problems.extend(f"{probe.name}.{p}" for p in probe.problems())
+        if getattr(probe, "post_hoc", False):  # it analyses saved snapshots: they must exist
+            problems.extend(f"{probe.name}.{p}"
+                            for p in probe.snapshot_problems(config.snapshot_steps))
     if config.start_from is not None:
         try:
             validate(config.start_from)

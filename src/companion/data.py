@@ -295,9 +295,11 @@ def load_dataset(name: str, split: str, **kwargs):
     return DATASETS[name](split, **kwargs)
 
 
-from .data_extra import load_fashion_mnist, load_imdb  # noqa: E402,F401
+from .data_extra import (load_fashion_mnist, load_imdb, load_mnist,  # noqa: E402,F401
+                         load_mnist10k)
 
-DATASETS.update({"fmnist": load_fashion_mnist, "imdb": load_imdb})
+DATASETS.update({"fmnist": load_fashion_mnist, "imdb": load_imdb, "mnist": load_mnist,
+                 "mnist10k": load_mnist10k})
 
 # Tensors and batches live in companion.batching; these names stay importable from here.
 from .batching import (CIFAR10_MEAN, CIFAR10_STD, augment_crop_flip,  # noqa: E402,F401

@@ -1,6 +1,9 @@
 """Fashion-MNIST and IMDB, the data sets of the NSGD chapter (Jastrzębski et al. 2019,
-Table 5 and Appendix F), through the same cache → mirror → download chain as
-:mod:`companion.data`.
+Table 5 and Appendix F), and MNIST (Alain et al. 2019), through the same cache → mirror →
+download chain as :mod:`companion.data`.
+
+* MNIST: the canonical IDX files. The offline mirror holds the **test split only**
+  (``mnist/t10k-*``); the training split comes from torchvision's download.
 
 * Fashion-MNIST: the canonical IDX files (``fashion-mnist/*-ubyte.gz`` in the mirror, or
   torchvision's download), uint8 (N, 1, 28, 28).
@@ -26,8 +29,9 @@ import torch
 
 from .data import ArrayDataset, _fetch, _save_npz_atomic, cache_dir, data_dir
 
-FMNIST_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-                "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+IDX_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+             "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+FMNIST_FILES = IDX_FILES
 IMDB_WORDS = 5000        # num_words of the authors' keras.datasets.imdb call
 IMDB_MAXLEN = 400
 PAD, START, OOV = 0, 1, 2
@@ -48,21 +52,21 @@ def _read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape).copy()
 
 
-def _fmnist_arrays(folder: Path, split: str, source: str) -> dict | None:
-    images, labels = (folder / f for f in FMNIST_FILES[split])
+def _idx_arrays(folder: Path, split: str, source: str) -> dict | None:
+    images, labels = (folder / f for f in IDX_FILES[split])
     if not (images.exists() and labels.exists()):
         return None
     return {"x": np.ascontiguousarray(_read_idx(images)[:, None]),
             "y": _read_idx(labels).astype(np.int64), "source": np.array(source)}
 
 
-def _fmnist_download(split: str, download: bool) -> dict:
+def _torchvision_download(name: str, split: str, download: bool) -> dict:
     import torchvision
 
     root = data_dir() / "downloads"
-    ds = torchvision.datasets.FashionMNIST(str(root), train=split == "train", download=download)
+    ds = getattr(torchvision.datasets, name)(str(root), train=split == "train", download=download)
     return {"x": ds.data.numpy()[:, None].copy(), "y": ds.targets.numpy().astype(np.int64),
-            "source": np.array("Fashion-MNIST (torchvision download)")}
+            "source": np.array(f"{name} (torchvision download)")}
 
 
 def load_fashion_mnist(split: str, download: bool = True) -> ArrayDataset:
@@ -70,11 +74,35 @@ def load_fashion_mnist(split: str, download: bool = True) -> ArrayDataset:
     in the canonical order (class-mixed)."""
     split = _split(split)
     arrays = _fetch("Fashion-MNIST", f"fmnist_{split}.npz",
-                    lambda m: _fmnist_arrays(m / "fashion-mnist", split, "Fashion-MNIST (mirror)"),
-                    lambda d: _fmnist_download(split, d), download,
+                    lambda m: _idx_arrays(m / "fashion-mnist", split, "Fashion-MNIST (mirror)"),
+                    lambda d: _torchvision_download("FashionMNIST", split, d), download,
                     "fashion-mnist/*-ubyte.gz", "torchvision.datasets.FashionMNIST")
     return ArrayDataset(torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"]),
                         str(arrays["source"]))
+
+
+def load_mnist(split: str, download: bool = True) -> ArrayDataset:
+    """MNIST ``split`` ("train" 60k / "test" 10k): uint8 (N,1,28,28), int64 (N,), canonical
+    order. Offline, the mirror has only the test split."""
+    split = _split(split)
+    arrays = _fetch("MNIST", f"mnist_{split}.npz",
+                    lambda m: _idx_arrays(m / "mnist", split, "MNIST (mirror)"),
+                    lambda d: _torchvision_download("MNIST", split, d), download,
+                    f"mnist/{IDX_FILES[split][0]}", "torchvision.datasets.MNIST")
+    return ArrayDataset(torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"]),
+                        str(arrays["source"]))
+
+
+MNIST10K_TRAIN = 8000  # the offline MNIST: t10k's first 8,000 images train, the last 2,000 test
+
+
+def load_mnist10k(split: str, download: bool = True) -> ArrayDataset:
+    """The offline stand-in for MNIST: the 10k test split (all the mirror has) as a data set
+    of its own, its first 8,000 images for training and its last 2,000 for testing."""
+    full = load_mnist("test", download)
+    part = slice(0, MNIST10K_TRAIN) if _split(split) == "train" else slice(MNIST10K_TRAIN, None)
+    return ArrayDataset(full.x[part].clone(), full.y[part].clone(),
+                        f"{full.source}, t10k split {MNIST10K_TRAIN:,}/{10000 - MNIST10K_TRAIN:,}")
 
 
 # ------------------------------------------------------------------ IMDB

@@ -260,6 +260,23 @@ class HessianOperator:
                     total += float(self._batch_loss(self._params, x, y, w))
         return total + self._decay_loss()
 
+    def loss_at(self, delta=None, dtype=torch.float64) -> float:
+        """``L(theta + delta)`` (weight decay included) computed in ``dtype`` (float64 by
+        default: loss differences along a direction are resolved below float32's 1e-7)."""
+        params = {n: p.to(dtype) for n, p in self._params.items()}
+        if delta is not None:
+            delta = self._unflatten(torch.as_tensor(delta).to(self.device, dtype).reshape(-1))
+            params = {n: p + delta[n] for n, p in params.items()}
+        buffers = {n: b.to(dtype) if b.is_floating_point() else b for n, b in self._buffers.items()}
+        total = 0.0
+        with torch.no_grad(), self._modes():
+            for b, (x, y, w) in enumerate(self._batches):
+                with self._rng(b):
+                    out = functional_call(self.model, {**params, **buffers}, (_to(x, dtype, x.device),))
+                    total += float(self.loss_fn(out, y)) * w
+        sq = sum(float((p ** 2).sum()) for p in params.values())
+        return total + 0.5 * self.weight_decay * sq
+
     def gradient(self) -> torch.Tensor:
         """The flat gradient ``grad L(theta)`` (weight decay term included)."""
         acc = None

@@ -40,6 +40,7 @@ import torch
 __all__ = ["LanczosResult", "lanczos", "power_iteration"]
 
 _WHICH = ("LA", "SA")
+CRITERIA = ("max", "relative")
 
 
 class LanczosResult(tuple):
@@ -124,7 +125,7 @@ def _ritz(alphas, betas, k: int, which: str):
 
 
 def lanczos(op, k: int = 6, which: str = "LA", tol: float = 1e-5, max_iter=None,
-            v0=None, seed: int = 0) -> LanczosResult:
+            v0=None, seed: int = 0, criterion: str = "max") -> LanczosResult:
     """k extreme eigenpairs of the symmetric operator ``op`` by Lanczos with full
     re-orthogonalization.
 
@@ -134,7 +135,10 @@ def lanczos(op, k: int = 6, which: str = "LA", tol: float = 1e-5, max_iter=None,
         which: ``"LA"`` (largest algebraic, returned largest first) or ``"SA"``
             (smallest algebraic, returned smallest first).
         tol: stop when every wanted Ritz pair has residual estimate
-            ``|beta_m s_{m,i}| <= tol * max|theta|``.
+            ``|beta_m s_{m,i}| <= tol * max|theta|`` (``criterion="max"``), or
+            ``<= tol * |theta_i|``, its own Ritz value (``criterion="relative"``: the
+            test for small eigenvalues beside large ones, e.g. the most negative
+            eigenvalues of a network's Hessian, Alain et al. 2019).
         max_iter: largest Krylov dimension (= number of products, except for
             restarts after an invariant subspace); default ``min(n, max(20k, 100))``.
         v0: starting vector (default: Gaussian from ``seed``).
@@ -151,6 +155,8 @@ def lanczos(op, k: int = 6, which: str = "LA", tol: float = 1e-5, max_iter=None,
     _check_k(k, n)
     if tol < 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     dtype, device = _dtype_device(op, n)
     max_iter = min(n, max(20 * k, 100)) if max_iter is None else min(n, max(int(max_iter), k))
     gen = torch.Generator().manual_seed(seed)
@@ -184,8 +190,8 @@ def lanczos(op, k: int = 6, which: str = "LA", tol: float = 1e-5, max_iter=None,
         if j + 1 >= k:
             theta, wanted, S = _ritz(alphas, betas, k, which)
             resid = (beta * S[-1]).abs()
-            scale = float(theta.abs().max())
-            converged = bool((resid <= tol * scale).all()) or j + 1 == n
+            bound = tol * (wanted.abs() if criterion == "relative" else theta.abs().max())
+            converged = bool((resid <= bound).all()) or j + 1 == n
             # An invariant Krylov space holds one copy of each eigenvalue: restart (up
             # to k times) so that multiplicities among the wanted ones are found.
             if converged and (not invariant or restarts >= k or j + 1 == n):

@@ -218,6 +218,34 @@ class TextCNN(nn.Module):
         return self.out(F.relu(self.hidden(h)))
 
 
+# ------------------------------------------------------------------ LeNet
+class LeNet(nn.Module):
+    """Two 5×5 convolutions (ReLU, 2×2 max-pool each), two dense layers (Alain et al. 2019,
+    §2.1: "two convolutional layers, two fully connected layers"). ``small=False`` is the
+    TensorFlow "Deep MNIST" network (32 and 64 SAME filters, 1024 units: 3,274,634
+    parameters on MNIST, the paper's d ≈ 3.3·10⁶); ``small=True`` is LeNet-5-like (6 and 16
+    VALID filters, 180 units: 50,642 parameters), the CPU default. PyTorch default init."""
+
+    def __init__(self, num_classes: int = 10, width: float = 1.0, in_channels: int = 3,
+                 image_size: int = 32, small: bool = False):
+        super().__init__()
+        (c1, c2, units), pad = ((6, 16, 180), 0) if small else ((32, 64, 1024), 2)
+        c1, c2, units = _w(c1, width), _w(c2, width), _w(units, width)
+        side = ((image_size + 2 * pad - 4) // 2 + 2 * pad - 4) // 2
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, c1, 5, padding=pad), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 5, padding=pad), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+        self.classifier = nn.Sequential(nn.Linear(c2 * side * side, units), nn.ReLU(),
+                                        nn.Linear(units, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def _lenet_small(**options) -> LeNet:
+    return LeNet(small=True, **options)
+
+
 # ------------------------------------------------------------------ registry
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "simplecnn": SimpleCNN,
@@ -225,6 +253,8 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "vgg11": VGG11,
     "lstm": LSTMLanguageModel,
     "textcnn": TextCNN,
+    "lenet": LeNet,
+    "lenet_small": _lenet_small,
 }
 MODEL_DATASETS: dict[str, tuple] = {  # the data sets (keys of companion.tasks.TASKS) each trains on
     "simplecnn": ("cifar10", "fmnist", "cifar100"),
@@ -232,6 +262,8 @@ MODEL_DATASETS: dict[str, tuple] = {  # the data sets (keys of companion.tasks.T
     "vgg11": ("cifar10", "cifar100"),
     "lstm": ("ptb",),
     "textcnn": ("imdb",),
+    "lenet": ("mnist10k", "mnist", "cifar10", "fmnist"),
+    "lenet_small": ("mnist10k", "mnist", "cifar10", "fmnist"),
 }
 
 

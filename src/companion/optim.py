@@ -123,6 +123,62 @@ class NudgedSGD(torch.optim.Optimizer):
             self.set_directions(directions)
 
 
+class RMSPropTF(torch.optim.Optimizer):
+    """RMSProp as TensorFlow 1's ``RMSPropOptimizer`` computes it (Alain et al. 2019, §2.1),
+    with ``tf.train.exponential_decay`` of the learning rate at every step::
+
+        lr_t = lr · lr_decay^(t / lr_decay_steps)
+        ms  ← ρ·ms + (1 − ρ)·g²                (ms₀ = 1)
+        mom ← μ·mom + lr_t · g / √(ms + ε)
+        θ   ← θ − mom
+
+    ``impl="torch"`` follows ``torch.optim.RMSprop`` instead (ms₀ = 0, ``g/(√ms + ε)`` in the
+    momentum buffer and ``lr_t`` outside it). ``t`` counts this optimizer's steps.
+    """
+
+    IMPLS = ("tf", "torch")
+
+    def __init__(self, params, lr: float, decay: float = 0.95, momentum: float = 0.0,
+                 eps: float = 1e-10, impl: str = "tf", lr_decay: float = 1.0,
+                 lr_decay_steps: float = 1.0):
+        if impl not in self.IMPLS:
+            raise ValueError(f"impl must be one of {self.IMPLS}, got {impl!r}")
+        if not (lr > 0 and 0 <= decay < 1 and 0 <= momentum < 1 and eps >= 0
+                and lr_decay > 0 and lr_decay_steps > 0):
+            raise ValueError("RMSPropTF needs lr > 0, 0 <= decay < 1, 0 <= momentum < 1, "
+                             "eps >= 0, lr_decay > 0, lr_decay_steps > 0")
+        super().__init__(params, dict(lr=lr, decay=decay, momentum=momentum, eps=eps))
+        self.impl, self.lr_decay, self.lr_decay_steps = impl, lr_decay, lr_decay_steps
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            rho, mu, eps = group["decay"], group["momentum"], group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["t"] = 0
+                    state["ms"] = torch.ones_like(p) if self.impl == "tf" else torch.zeros_like(p)
+                    state["mom"] = torch.zeros_like(p)
+                lr = group["lr"] * self.lr_decay ** (state["t"] / self.lr_decay_steps)
+                state["t"] += 1
+                ms, mom, g = state["ms"], state["mom"], p.grad
+                ms.mul_(rho).addcmul_(g, g, value=1 - rho)
+                if self.impl == "tf":
+                    mom.mul_(mu).addcdiv_(g, (ms + eps).sqrt(), value=lr)
+                    p.sub_(mom)
+                else:
+                    mom.mul_(mu).addcdiv_(g, ms.sqrt().add_(eps))
+                    p.sub_(mom, alpha=lr)
+        return loss
+
+
 def _add_flat(params: list, delta: torch.Tensor) -> None:
     offset = 0
     for p in params:
@@ -140,6 +196,10 @@ def _nudged(params, config, options):
     return NudgedSGD(params, lr=config.lr, gamma=options["gamma"], momentum=config.momentum,
                      weight_decay=config.weight_decay, rest_scale=options["rest_scale"],
                      variant=options["variant"])
+
+
+def _rmsprop(params, config, options):
+    return RMSPropTF(params, lr=config.lr, momentum=config.momentum, **options)
 
 
 # Options of the steering optimizers: how its directions are refreshed (top-K Hessian
@@ -160,6 +220,11 @@ OPTIMIZERS = {
                     "rest_scale·η elsewhere (NSGD; SGD-top/no-top of Fig. 7), refreshed every "
                     "`refresh_every` steps (0: every epoch); refresh_once keeps the first "
                     "directions (SGD-const-top) and only measures λ at later refreshes"),
+    "rmsprop": OptimizerSpec(
+        _rmsprop, options={"decay": 0.95, "eps": 1e-10, "impl": "tf", "lr_decay": 1.0,
+                           "lr_decay_steps": 1.0},
+        description="RMSProp as TensorFlow 1 computes it (impl=torch: PyTorch's), learning "
+                    "rate × lr_decay^(step / lr_decay_steps) (Alain et al. 2019)"),
 }
 
 
@@ -176,6 +241,8 @@ def optimizer_options(config) -> dict:
 
 def option_problems(config) -> list:
     """What is wrong with the run's optimizer options (checked before anything runs)."""
+    if config.optimizer == "rmsprop":
+        return _rmsprop_problems(optimizer_options(config))
     if config.optimizer != "nudged":
         return []
     o, out = optimizer_options(config), []
@@ -191,6 +258,16 @@ def option_problems(config) -> list:
     if not o["refresh_tol"] > 0:
         out.append(f"refresh_tol must be positive, got {o['refresh_tol']!r}")
     return out
+
+
+def _rmsprop_problems(o: dict) -> list:
+    out = [] if o["impl"] in RMSPropTF.IMPLS else [
+        f"impl must be one of {RMSPropTF.IMPLS}, got {o['impl']!r}"]
+    if not 0 <= o["decay"] < 1:
+        out.append(f"decay must be in [0, 1), got {o['decay']!r}")
+    out += [f"{n} must be positive, got {o[n]!r}" for n in ("lr_decay", "lr_decay_steps")
+            if not o[n] > 0]
+    return out + ([] if o["eps"] >= 0 else [f"eps must be >= 0, got {o['eps']!r}"])
 
 
 def build_optimizer(model: torch.nn.Module, config) -> torch.optim.Optimizer:

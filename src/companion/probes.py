@@ -265,5 +265,8 @@ def _positive_int(value) -> bool:
 
 # the NSGD tables' probes live in companion.probes_tables (imported last: they use helpers above)
 from .probes_tables import HessianNorms, Validation  # noqa: E402
+# post-hoc probes: analyses of a run's saved snapshots after training (Alain et al. 2019)
+from .probes_snapshots import POST_HOC  # noqa: E402
 
-PROBES = {p.name: p for p in (Metrics, TopEigen, SharpestDirections, Validation, HessianNorms)}
+PROBES = {p.name: p for p in (Metrics, TopEigen, SharpestDirections, Validation, HessianNorms,
+                              *POST_HOC)}

@@ -30,20 +30,26 @@ class Reporter:
         if self.enabled:
             print(f"{self.prefix} {text}", file=self.stream, flush=True)
 
+    def note(self, text: str) -> None:
+        self._write(text)
+
     def start_run(self, config, state) -> None:
         self._last = time.monotonic()
         where = f"resuming at epoch {state['epoch']}" if state["epoch"] else "starting"
-        self._write(f"{where}: {config.epochs} epochs, probes {[p.name for p in config.probes]}")
+        length = f"{config.max_steps} steps" if config.max_steps else f"{config.epochs} epochs"
+        self._write(f"{where}: {length}, probes {[p.name for p in config.probes]}")
 
     def epoch_done(self, config, state) -> None:
         now = time.monotonic()
-        if now - self._last < self.interval and state["epoch"] < config.epochs:
+        done, total = ((state["step"], config.max_steps) if config.max_steps
+                       else (state["epoch"], config.epochs))
+        if now - self._last < self.interval and done < total:
             return
         self._last = now
         per_epoch = state["elapsed_s"] / max(state["epoch"], 1)
-        left = per_epoch * (config.epochs - state["epoch"])
+        left = state["elapsed_s"] / max(done, 1) * (total - done)
         last = next((r for r in reversed(state["history"]) if "eigenvalues" in r), {})
-        parts = [f"epoch {state['epoch']}/{config.epochs}"]
+        parts = [f"{'step' if config.max_steps else 'epoch'} {done}/{total}"]
         if last.get("eigenvalues"):
             parts.append(f"λ1 {last['eigenvalues'][0]:.4g}")
         if "train_acc" in last:

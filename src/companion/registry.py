@@ -60,7 +60,10 @@ class Figure:
 
 FIGURES: dict = {}
 # modules of companion.chapters, in book order (a chapter's appendix shares its page)
-CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curvature", "nsgd")
+CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curvature", "nsgd",
+                   "negative_curvature")
+PAPER_PREFIXES = {"alain": "Alain", "walk": "Xing", "sagun": "Sagun"}
+SECTIONS = {"cost": "§3 (cost)", "subset": "App. B (subset)"}
 
 
 def register(figure: Figure) -> Figure:
@@ -98,6 +101,9 @@ def get_figure(fig_id: Any) -> Figure:
 def display_name(fig_id: str) -> str:
     """'4' → 'Fig. 4', 'table-1' → 'Table 1', 'newton' → 'App. E (newton)'."""
     fig_id = str(fig_id)
+    prefix, _, rest = fig_id.partition("-")
+    if prefix in PAPER_PREFIXES and rest:  # 'alain-2' → 'Alain Fig. 2'
+        return f"{PAPER_PREFIXES[prefix]} {SECTIONS.get(rest) or display_name(rest)}"
     if fig_id.startswith("table-"):
         return "Table " + fig_id[len("table-"):]
     return "App. E (newton)" if fig_id == "newton" else f"Fig. {fig_id}"

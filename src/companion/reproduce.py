@@ -34,6 +34,7 @@ from .progress import Reporter
 from .report import FigureOutcome
 from .notebooks import execute_notebook, notebook_parameters
 from .results import ResultsCache, atomic_write_json, data_root
+from .snapshot_curvature import attach_analyses
 
 
 def results_root(profile: str) -> Path:
@@ -119,7 +120,7 @@ class Plan:
                     continue
             else:
                 reporter.cached()
-            runs[label] = (config, result)
+            runs[label] = (config, attach_analyses(config, result, self.cache, reporter))
         hardware = ", ".join(sorted({r["provenance"]["device"] for _, r in runs.values()})) \
             or "no training (nothing to run, or its data is missing)"
         unique = {r["provenance"]["key"]: r for _, r in runs.values()}  # sweeps may share a run
@@ -288,9 +289,13 @@ def _compute(args, params: dict, grids: dict) -> int:
         result = training.train(config, plan.cache, reporter, deadline=deadline)
         done = not result.get("interrupted")
         unfinished += not done
-        last = [r for r in result["history"] if "eigenvalues" in r][-1]
+        if done:  # post-hoc probes analyse the saved snapshots (committed with the result)
+            attach_analyses(config, result, plan.cache, reporter)
+        last = result["history"][-1]
+        curvature = [r for r in result["history"] if "eigenvalues" in r]
+        lam = f"λ1={curvature[-1]['eigenvalues'][0]:.4g}, " if curvature else ""
         print(f"{label}: {'done' if done else 'interrupted'} at epoch {last['epoch']:g}, "
-              f"λ1={last['eigenvalues'][0]:.4g}, train acc {last['train_acc']:.3f} → "
+              f"{lam}train acc {last.get('train_acc', float('nan')):.3f} → "
               f"{plan.cache.run_dir(config)}", flush=True)
     print(f"{unfinished} run(s) unfinished" if unfinished else "all runs finished")
     return 0 if not unfinished else 3

@@ -15,6 +15,8 @@ Layout (showyourwork-style: what is generated lives under the ignored ``data/``)
     data/cache/runs/<model>-<key>/result.json      # history + provenance
     data/cache/runs/<model>-<key>/weights.pt       # final weights (runs may start from them)
     data/cache/runs/<model>-<key>/checkpoint.pt    # while a run is in progress
+    data/cache/runs/<model>-<key>/snapshots/       # weights after RunConfig.snapshot_steps
+    data/cache/runs/<model>-<key>/<probe>-<k>.json # a post-hoc probe's analysis of them
     data/paper/runs/<model>-<key>/result.json      # committed paper-profile results (GPU)
 
 ``load`` looks in the cache first, then in the committed paper results, so the
@@ -119,6 +121,10 @@ class ResultsCache:
     def weights_path(self, config: RunConfig) -> Path:
         """The run's final weights (a later run may start from them, ``start_from``)."""
         return self.run_dir(config) / "weights.pt"
+
+    def snapshot_path(self, config: RunConfig, step: int) -> Path:
+        """The weights after ``step`` steps (``RunConfig.snapshot_steps``)."""
+        return self.run_dir(config) / "snapshots" / f"step-{int(step):07d}.pt"
 
     def load(self, config: RunConfig, accept_stale: bool = True) -> Optional[dict]:
         """The stored result of this exact configuration made by the current code, else a

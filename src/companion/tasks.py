@@ -15,10 +15,11 @@ from typing import Callable, Iterator, Optional
 import torch
 
 from . import data as data_lib
-from .batching import FMNIST_MEAN, FMNIST_STD
+from .batching import FMNIST_MEAN, FMNIST_STD, MNIST_MEAN, MNIST_STD
 from .models import cross_entropy
 
-FMNIST = (FMNIST_MEAN, FMNIST_STD)
+FMNIST, MNIST = (FMNIST_MEAN, FMNIST_STD), (MNIST_MEAN, MNIST_STD)
+GRAYSCALE = ("fmnist", "mnist", "mnist10k")  # 1 × 28 × 28 images
 
 BN_MODELS = ("resnet32", "vgg11")  # models with an optional BatchNorm (RunConfig.batch_norm)
 from .optim import optimizer_spec
@@ -47,14 +48,14 @@ def generator(device: torch.device, seed: int) -> torch.Generator:
 
 
 def image_task(config, device: torch.device) -> Task:
-    """CIFAR-10/100 or Fashion-MNIST on the device: a training subset, fixed probe subsets,
+    """CIFAR-10/100, Fashion-MNIST or MNIST on the device: a training subset, fixed probe subsets,
     a validation split from the tail of the training split, a test subset."""
     load, num_classes, mean, std = IMAGE_SETS[config.dataset]
     norm = lambda x: data_lib.normalize_images(x, device, mean=mean, std=std)  # noqa: E731
     options = {"num_classes": num_classes, "width": config.width}
     if config.model in BN_MODELS:
         options["batch_norm"] = config.batch_norm
-    if config.dataset == "fmnist":
+    if config.dataset in GRAYSCALE:
         options.update(in_channels=1, image_size=28)
     return _array_task(config, device, load("train"), load("test"), norm,
                        data_lib.augment_crop_flip if config.augment else None, options, "images")
@@ -139,8 +140,11 @@ def language_task(config, device: torch.device) -> Task:
 CIFAR = (data_lib.CIFAR10_MEAN, data_lib.CIFAR10_STD)
 IMAGE_SETS = {"cifar10": (data_lib.load_cifar10, 10, *CIFAR),  # loader, classes, mean, std
               "cifar100": (data_lib.load_cifar100, 100, *CIFAR),
-              "fmnist": (data_lib.load_fashion_mnist, 10, *FMNIST)}
+              "fmnist": (data_lib.load_fashion_mnist, 10, *FMNIST),
+              "mnist": (data_lib.load_mnist, 10, *MNIST),
+              "mnist10k": (data_lib.load_mnist10k, 10, *MNIST)}
 TASKS = {"cifar10": image_task, "cifar100": image_task, "fmnist": image_task,
+         "mnist": image_task, "mnist10k": image_task,
          "imdb": text_task, "ptb": language_task}
 
 

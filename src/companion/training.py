@@ -9,6 +9,9 @@
   numbers in the history;
 * every step's loss and accuracy on its own (mini- or full) batch are kept in
   ``step_log`` (cheap: they come from the training forward pass);
+* after each of ``snapshot_steps`` the weights are saved (``ResultsCache.snapshot_path``)
+  and the probes measure, so analyses can revisit those points after training (post-hoc
+  probes, :mod:`companion.probes_snapshots`); ``max_steps`` ends a run mid-epoch;
 * a checkpoint is written atomically after every epoch (model, optimizer, RNG states and
   the probes' state), so an interrupted run resumes where it stopped and ends with the
   same numbers;
@@ -55,7 +58,7 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
     validate(config)
     cache = cache or ResultsCache()
     cached = cache.load(config)
-    if cached is not None and (not need_weights or cache.weights_path(config).exists()):
+    if cached is not None and (not need_weights or _weights_saved(cache, config)):
         return cached
     reporter = reporter or Reporter(enabled=False)
 
@@ -72,7 +75,8 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
     optimizer = build_optimizer(model, config)
     steering = _Steering(task, config, device) if optimizer_spec(config.optimizer).steers else None
     gen = generator(device, config.seed + 1)
-    prepared = {p.name: p.prepare(task, config, device) for p in config.probes}
+    probes = [p for p in config.probes if not getattr(p, "post_hoc", False)]
+    prepared = {p.name: p.prepare(task, config, device) for p in probes}
     state = {"epoch": 0, "step": 0, "history": [], "step_log": [], "diverged_at_step": None,
              "initial_loss": None, "elapsed_s": 0.0, "refreshes": [], "directions": None,
              "probe_state": {p.name: {} for p in config.probes}}
@@ -80,12 +84,20 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
     def measure(phase: str) -> dict:
         record = {"step": state["step"], "epoch": round(state["step"] / task.steps_per_epoch, 6),
                   "phase": phase}
-        for probe in config.probes:
+        for probe in probes:
             record.update(probe.measure(model, prepared[probe.name],
                                         state["probe_state"][probe.name], config, state["step"]))
         model.train()
         state["history"].append(record)
         return record
+
+    snapshots = set(config.snapshot_steps)
+
+    def after_step() -> None:
+        if state["step"] in snapshots:
+            atomic_torch_save(cache.snapshot_path(config, state["step"]),
+                              {k: v.detach().cpu() for k, v in model.state_dict().items()})
+            measure("snapshot")
 
     checkpoint = cache.checkpoint_path(config)
     saved = _restore(checkpoint, model, optimizer, gen) if checkpoint.exists() else None
@@ -96,19 +108,22 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
     else:
         start = time.perf_counter()
         measure("init")
+        if 0 in snapshots:
+            after_step()
         state["initial_loss"] = state["history"][0].get("train_loss")
         state["elapsed_s"] += time.perf_counter() - start
     reporter.start_run(config, state)
 
     epochs_this_call = 0
-    while state["epoch"] < config.epochs and state["diverged_at_step"] is None:
+    while not _finished(config, state):
         start = time.perf_counter()
         for group in optimizer.param_groups:  # the schedule of App. A.2: one drop of η
             group["lr"] = learning_rate(config, state["epoch"])
-        _train_one_epoch(model, optimizer, task, config, gen, state, measure, steering)
+        _train_one_epoch(model, optimizer, task, config, gen, state, measure, steering,
+                         after_step)
         state["epoch"] += 1
         if state["diverged_at_step"] is None and (state["epoch"] % config.track_every == 0
-                                                  or state["epoch"] == config.epochs):
+                                                  or _finished(config, state)):
             measure("epoch")
         state["elapsed_s"] += time.perf_counter() - start
         _save_checkpoint(checkpoint, model, optimizer, gen, state)
@@ -138,15 +153,32 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
     return result
 
 
+def _finished(config: RunConfig, state: dict) -> bool:
+    if state["diverged_at_step"] is not None:
+        return True
+    if config.max_steps is not None:
+        return state["step"] >= config.max_steps
+    return state["epoch"] >= config.epochs
+
+
+def _weights_saved(cache: ResultsCache, config: RunConfig) -> bool:
+    """The final weights and every snapshot are on disk."""
+    return cache.weights_path(config).exists() and all(
+        cache.snapshot_path(config, t).exists() for t in config.snapshot_steps)
+
+
 def learning_rate(config: RunConfig, epoch: int) -> float:
     """η during ``epoch`` (0-based): ``lr``, times ``lr_drop_factor`` from ``lr_drop_epoch`` on."""
     dropped = config.lr_drop_epoch is not None and epoch >= config.lr_drop_epoch
     return config.lr * (config.lr_drop_factor if dropped else 1.0)
 
 
-def _train_one_epoch(model, optimizer, task, config, gen, state, measure, steering) -> None:
+def _train_one_epoch(model, optimizer, task, config, gen, state, measure, steering,
+                     after_step) -> None:
     model.train()
     for index, (inputs, targets) in enumerate(task.epoch_batches(gen)):
+        if config.max_steps is not None and state["step"] >= config.max_steps:
+            return
         if steering is not None and steering.due(state["step"], index):
             steering.refresh(model, optimizer, state)
             model.train()
@@ -163,6 +195,7 @@ def _train_one_epoch(model, optimizer, task, config, gen, state, measure, steeri
             return
         if state["step"] <= config.zoom_steps and state["step"] % config.zoom_every == 0:
             measure("zoom")
+        after_step()
 
 
 def _step(model, optimizer, loss_fn, inputs, targets, config) -> tuple:

@@ -1,0 +1,343 @@
+"""The claims of Alain, Le Roux & Manzagol (2019), C1–C16 of the spec, computed from a
+run's post-hoc analyses (:mod:`companion.probes_snapshots`). Thresholds are the spec's,
+fixed before any run: about a factor of 2 or half a decade, as the paper's evidence is one
+seed read off log axes. "early" is t ≤ 500 steps, "late" t ≥ 4000.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..claims import FAILS, HOLDS, NOT_REACHED, Claim, combine
+
+EARLY, LATE, TRAINED = 500, 4000, 500
+
+
+# ----------------------------------------------------------------------------- series
+def spectrum_rows(result: dict) -> tuple:
+    """(steps, λ₁, λ_d) arrays of the Fig. 1 analysis."""
+    rows = result["extremes"]["rows"]
+    return (np.array([r["step"] for r in rows]), np.array([r["top"]["vals"][0] for r in rows]),
+            np.array([r["bottom"]["vals"][0] for r in rows]))
+
+
+def fit_rows(result: dict, which: str) -> list:
+    """Every direction of the Figs. 3–6 analysis on side ``which`` ("LA"/"SA"), with its step."""
+    return [{**d, "step": s["step"]} for s in result["fits"]["steps"] for d in s["directions"]
+            if d["which"] == which]
+
+
+def _first(runs: dict):
+    return next(iter(runs.values()))
+
+
+def _spearman(x, y) -> float:
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
+    return float(np.corrcoef(rx, ry)[0, 1]) if len(x) > 2 else float("nan")
+
+
+# ----------------------------------------------------------------------------- Fig. 1, §3
+def c1_top_stabilizes() -> Claim:
+    def check(runs):
+        statuses, parts = [], []
+        for label, (_, result) in runs.items():
+            steps, top, _ = spectrum_rows(result)
+            T = steps[-1]
+            late = np.log10(top[steps >= T / 2])
+            start = top[np.argmax(steps >= 10)]
+            rise = np.log10(top.max() / start)
+            spread = float(late.max() - late.min())
+            statuses.append(HOLDS if spread <= 0.5 and spread <= rise / 2 else FAILS)
+            parts.append(f"{label}: log10 λ1 spreads {spread:.2f} decade over t ∈ [{T / 2:g}, "
+                         f"{T:g}], early rise {rise:.2f} decade (λ1 {start:.3g} → max "
+                         f"{top.max():.3g} → {top[-1]:.3g})")
+        return combine(statuses), "; ".join(parts) + (
+            " (holds if the spread over the second half is ≤ 0.5 decade and ≤ half the rise "
+            "from t = 10 to the maximum)")
+    return Claim("C1: the top eigenvalues stabilize after a while (Fig. 1).", check)
+
+
+def c3_top_dominates() -> Claim:
+    def check(runs):
+        statuses, parts = [], []
+        for label, (_, result) in runs.items():
+            steps, top, bottom = spectrum_rows(result)
+            keep = steps >= TRAINED
+            if not keep.any():
+                statuses.append(NOT_REACHED)
+                parts.append(f"{label}: no checkpoint at t ≥ {TRAINED}")
+                continue
+            ratio = top[keep] / np.abs(bottom[keep])
+            statuses.append(HOLDS if ratio.min() >= 10 else FAILS)
+            parts.append(f"{label}: λ1/|λd| from {ratio.min():.3g} to {ratio.max():.3g} over "
+                         f"t ≥ {TRAINED} (at t = {steps[0]:g}: {top[0] / abs(bottom[0]):.3g})")
+        return combine(statuses), "; ".join(parts) + " (holds if ≥ 10 at every such checkpoint)"
+    return Claim("C3: the LA eigenvalues have a much larger magnitude than the SA ones (§3).", check)
+
+
+def c4_sa_costlier() -> Claim:
+    def check(runs):
+        rows = [r for r in _first(runs)[1]["cost"]["rows"] if r["step"] >= TRAINED]
+        if not rows:
+            return NOT_REACHED, f"no checkpoint at t ≥ {TRAINED}"
+        wins = [r["bottom"]["matvecs"] > r["top"]["matvecs"] for r in rows]
+        detail = "; ".join(f"t = {r['step']}: SA {r['bottom']['matvecs']} vs LA "
+                           f"{r['top']['matvecs']} products" for r in rows)
+        return sum(wins) >= 2 / 3 * len(wins), detail + (
+            f" (holds if SA costs more products than LA at ≥ 2/3 of the checkpoints t ≥ "
+            f"{TRAINED}; the companion's Lanczos, relative test per eigenvalue)")
+    return Claim("C4: computing LA(20) is much cheaper than SA(3) (§3).", check)
+
+
+# ----------------------------------------------------------------------------- Fig. 2
+def _ratios(kept: dict, t0: int) -> tuple:
+    steps = np.array(kept["steps"])
+    keep = steps >= TRAINED
+    lam1, lamd = np.array(kept["lam_top"])[keep], np.array(kept["lam_bottom"])[keep]
+    q1, qd = np.array(kept["q_top"][str(t0)])[keep], np.array(kept["q_bottom"][str(t0)])[keep]
+    return steps[keep], lam1, lamd, q1, qd
+
+
+def _untrained(kept: dict):
+    """The 'not reached' verdict when no analysed step is past TRAINED, else None."""
+    if max(kept["steps"]) < TRAINED:
+        return NOT_REACHED, (f"no checkpoint at t ≥ {TRAINED} (steps {kept['steps']}): the "
+                             "claims are about trained networks")
+    return None
+
+
+def c5_top_kept(t0s=(2000, 4000, 8000)) -> Claim:
+    def check(runs):
+        kept = _first(runs)[1]["kept"]
+        if _untrained(kept):
+            return _untrained(kept)
+        chosen = [t for t in t0s if t in kept["t0s"]] or kept["t0s"]
+        statuses, parts = [], []
+        for t0 in chosen:
+            _, lam1, _, q1, _ = _ratios(kept, t0)
+            a1 = float(np.median(q1 / lam1))
+            corr = float(np.corrcoef(np.log(np.clip(q1, 1e-12, None)), np.log(lam1))[0, 1])
+            ok = a1 >= 0.5 and (q1 > 0).all() and corr >= 0.8
+            statuses.append(HOLDS if ok else FAILS)
+            parts.append(f"t0 = {t0}: median q1/λ1 = {a1:.2f}, min q1 = {q1.min():.3g}, "
+                         f"Pearson(log q1, log λ1) = {corr:.2f}")
+        return combine(statuses), "; ".join(parts) + (
+            f" (over t ≥ {TRAINED}; holds if the median ratio is ≥ 0.5, q1 > 0 throughout "
+            "and the correlation is ≥ 0.8, for every t0)")
+    return Claim("C5: the top eigenvector keeps its curvature over training, following the "
+                 "trend of λ1 (Fig. 2a–c).", check)
+
+
+def _bottom_contrast(kept: dict, t0: int) -> dict:
+    steps, lam1, lamd, q1, qd = _ratios(kept, t0)
+    far = np.abs(steps - t0) >= 500
+    return {"positive": float((qd[far] > 0).mean()) if far.any() else float("nan"),
+            "range": float(np.ptp(qd) / max(np.ptp(lamd), 1e-12)),
+            "a_d": float(np.median(qd / lamd)), "a_1": float(np.median(q1 / lam1))}
+
+
+def c6_bottom_not_kept(t0: int = 2500) -> Claim:
+    def check(runs):
+        kept = _first(runs)[1]["kept"]
+        if t0 not in kept["t0s"]:
+            return NOT_REACHED, f"t0 = {t0} was not analysed (t0s = {kept['t0s']})"
+        if _untrained(kept):
+            return _untrained(kept)
+        c = _bottom_contrast(kept, t0)
+        ok = c["positive"] >= 0.25 and c["range"] >= 2 and c["a_d"] <= 0.25 and c["a_1"] >= 0.5
+        return ok, (f"t0 = {t0}: q_d > 0 at {c['positive']:.0%} of checkpoints ≥ 500 steps "
+                    f"away; range of q_d = {c['range']:.2f} × that of λ_d; median q_d/λ_d = "
+                    f"{c['a_d']:.2f} against q1/λ1 = {c['a_1']:.2f} (holds if ≥ 25% positive, "
+                    "range ≥ 2×, q_d/λ_d ≤ 0.25 and q1/λ1 ≥ 0.5)")
+    return Claim("C6: the bottom eigenvector does not keep its curvature: q_d is positive at "
+                 "many other times and varies far more than λ_d (Fig. 2d).", check)
+
+
+def c6_grid() -> Claim:
+    def check(runs):
+        kept = _first(runs)[1]["kept"]
+        if _untrained(kept):
+            return _untrained(kept)
+        rows = {t0: _bottom_contrast(kept, t0) for t0 in kept["t0s"]}
+        wins = [c["a_d"] <= 0.25 and c["a_1"] >= 0.5 for c in rows.values()]
+        detail = "; ".join(f"t0 = {t}: q_d/λ_d {c['a_d']:.2f}, q1/λ1 {c['a_1']:.2f}"
+                           for t, c in rows.items())
+        return sum(wins) >= 2 / 3 * len(wins), detail + (
+            " (medians over t ≥ 500; holds if q_d/λ_d ≤ 0.25 while q1/λ1 ≥ 0.5 for ≥ 2/3 of "
+            "the t0: the paper's panels were hand-picked, this grades every t0)")
+    return Claim("C6 over every t0: the top direction keeps its curvature and the bottom one "
+                 "does not, whichever t0 is picked.", check)
+
+
+# ----------------------------------------------------------------------------- Fig. 3
+def _slice_error(slice_: dict, limit: float) -> float:
+    a, true, quad = (np.array(slice_[k]) for k in ("alphas", "true", "quadratic"))
+    keep = np.abs(a) <= limit + 1e-12
+    return float(np.abs(true - quad)[keep].max() / max(np.abs(quad[keep]).max(), 1e-300))
+
+
+def _first_slices(result: dict, which: str) -> tuple:
+    first = result["fits"]["steps"][0]
+    d = next(d for d in first["directions"] if d["which"] == which and d["index"] == 0)
+    return first["step"], d["slices"]
+
+
+def c7_top_quadratic(overestimate: bool = False) -> Claim:
+    def check(runs):
+        step, slices = _first_slices(_first(runs)[1], "LA")
+        small, large = slices[0], slices[1]
+        if overestimate:
+            a, t, q = (np.array(large[k]) for k in ("alphas", "true", "quadratic"))
+            ends = [0, -1]
+            ok = all(q[i] >= t[i] for i in ends)
+            return ok, (f"t = {step}, along v1 at α = ±{large['range']:g}: quadratic "
+                        f"{q[0]:.3g}/{q[-1]:.3g} against true {t[0]:.3g}/{t[-1]:.3g} (holds if "
+                        "the quadratic change is ≥ the true change at both ends)")
+        e_s, e_l = _slice_error(small, small["range"]), _slice_error(large, large["range"])
+        return e_s <= 0.1 and e_l <= 0.5, (
+            f"t = {step}, along v1: E({small['range']:g}) = {e_s:.3f}, E({large['range']:g}) = "
+            f"{e_l:.3f} (E = max|Δtrue − Δquad| / max|Δquad|; holds if ≤ 0.1 and ≤ 0.5)")
+    text = ("C7b: along v1 the quadratic model overestimates the change in loss at large α "
+            "(Fig. 3, top)." if overestimate else
+            "C7a: along v1 the quadratic model stays acceptable even at |α| = 1 (Fig. 3, top).")
+    return Claim(text, check)
+
+
+def c8_bottom_breaks() -> Claim:
+    def check(runs):
+        step, slices = _first_slices(_first(runs)[1], "SA")
+        e_small, e_large = _slice_error(slices[0], 0.05), _slice_error(slices[1], slices[1]["range"])
+        return e_small <= 0.2 and e_large >= 1, (
+            f"t = {step}, along v_d: E(0.05) = {e_small:.3f}, E({slices[1]['range']:g}) = "
+            f"{e_large:.3f}; over [−2α*, 2α*] = ±{slices[2]['range']:.3g}: "
+            f"E = {_slice_error(slices[2], slices[2]['range']):.3f} (holds if E(0.05) ≤ 0.2 and "
+            "E(1) ≥ 1)")
+    return Claim("C8: along v_d the quadratic model is fine at small α and falls apart as soon "
+                 "as |α| > 0.05 (Fig. 3, bottom).", check)
+
+
+# ----------------------------------------------------------------------------- Figs. 4–6
+def c9_above_line() -> Claim:
+    def check(runs):
+        result = _first(runs)[1]
+        ranges = result["fits"]["ranges"]
+        ok, parts = True, []
+        for j, A in enumerate(ranges):
+            rel = {w: np.array([(d["fitted"][j] - d["lam"]) / abs(d["lam"])
+                                for d in fit_rows(result, w)]) for w in ("LA", "SA")}
+            allrel = np.concatenate(list(rel.values()))
+            above = float((allrel > 0).mean())
+            sharper = float(np.median(rel["SA"])) > float(np.median(rel["LA"]))
+            ok &= above >= 0.9 and sharper
+            parts.append(f"|α| = {A:g}: {above:.0%} of points above y = λ; median relative "
+                         f"excess SA {np.median(rel['SA']):.2f} vs LA {np.median(rel['LA']):.2f}")
+        return ok, "; ".join(parts) + (" (holds if ≥ 90% lie above and the excess is larger for "
+                                       "negative eigenvalues, at every |α|)")
+    return Claim("C9: the fitted curvature lies above the Hessian's (all points above y = x), "
+                 "more so for negative eigenvalues (Fig. 4).", check)
+
+
+def c10_inverse_step() -> Claim:
+    def check(runs):
+        rows = [d for d in fit_rows(_first(runs)[1], "LA") if d["lam"] > 0]
+        if not rows:
+            return NOT_REACHED, "no direction with λ > 0"
+        prod = np.array([d["lam"] * d["alpha"] for d in rows])
+        med = float(np.median(np.abs(np.log10(np.clip(prod, 1e-12, None)))))
+        within = float(np.mean((prod >= 0.5) & (prod <= 2)))
+        return med <= 0.3 and within >= 0.7, (
+            f"λ·α* over {len(rows)} directions: {prod.min():.3g} … {prod.max():.3g}, median "
+            f"|log10 λα*| = {med:.3f}, {within:.0%} within 2× (holds if ≤ 0.3 and ≥ 70%)")
+    return Claim("C10: for λ > 0 the best step is α* ≈ 1/λ (Fig. 5).", check)
+
+
+def c11_negative_steps() -> Claim:
+    def check(runs):
+        rows = [d for d in fit_rows(_first(runs)[1], "SA") if d["lam"] < 0]
+        if not rows:
+            return NOT_REACHED, "no direction with λ < 0"
+        lam = np.abs([d["lam"] for d in rows])
+        alpha = np.array([d["alpha"] for d in rows])
+        med = float(np.median(lam * alpha))
+        span = float(np.log10(lam.max() / lam.min()))
+        rho = _spearman(np.log(alpha), np.log(lam))
+        unbounded = sum(d["unbounded"] for d in rows)
+        detail = (f"|λ|·α* median {med:.3g} over {len(rows)} directions ({unbounded} unbounded "
+                  f"at the cap); |λ| spans {span:.2f} decade, Spearman(log α*, log|λ|) = {rho:.2f}")
+        if span < 0.5:
+            return med >= 3, detail + (" (holds if the median ≥ 3; decorrelation not graded: "
+                                       "|λ| spans < 0.5 decade)")
+        return med >= 3 and abs(rho) <= 0.3, detail + " (holds if median ≥ 3 and |ρ| ≤ 0.3)"
+    return Claim("C11: for λ < 0 the best step is much larger than 1/|λ| and unrelated to it "
+                 "(Fig. 5).", check)
+
+
+def _gains(result: dict, which: str, step: int) -> np.ndarray:
+    return np.array([-d["delta"] for d in fit_rows(result, which) if d["step"] == step])
+
+
+def c12_negative_gain_more() -> Claim:
+    def check(runs):
+        result = _first(runs)[1]
+        steps = [s["step"] for s in result["fits"]["steps"]]
+        wins = [np.median(_gains(result, "SA", t)) > np.median(_gains(result, "LA", t))
+                for t in steps]
+        detail = "; ".join(f"t = {t}: SA {np.median(_gains(result, 'SA', t)):.3g} vs LA "
+                           f"{np.median(_gains(result, 'LA', t)):.3g}" for t in steps)
+        return sum(wins) >= 2 / 3 * len(steps), "median improvement −ΔL*, " + detail + (
+            " (holds if SA's median exceeds LA's at ≥ 2/3 of the checkpoints)")
+    return Claim("C12: the most improvement is obtained along directions of negative "
+                 "curvature (Fig. 6).", check)
+
+
+def _early_late(result: dict, which: str, stat) -> tuple:
+    steps = [s["step"] for s in result["fits"]["steps"]]
+    early = [t for t in steps if t <= EARLY]
+    late = [t for t in steps if t >= LATE]
+    if not early or not late:
+        return None
+    pick = lambda ts: np.concatenate([_gains(result, which, t) for t in ts])  # noqa: E731
+    return float(stat(pick(early))), float(stat(pick(late)))
+
+
+def c13_positive_gain_fades() -> Claim:
+    def check(runs):
+        pair = _early_late(_first(runs)[1], "LA", np.mean)
+        if pair is None:
+            return NOT_REACHED, f"needs fits at t ≤ {EARLY} and at t ≥ {LATE}"
+        return pair[0] >= 2 * pair[1], (f"mean −ΔL* along LA: early {pair[0]:.3g}, late "
+                                        f"{pair[1]:.3g} (holds if early ≥ 2 × late)")
+    return Claim("C13: along positive directions there is less improvement to be had later "
+                 "(Fig. 6).", check)
+
+
+def c14_negative_gain_stable() -> Claim:
+    def check(runs):
+        result = _first(runs)[1]
+        sa, la = _early_late(result, "SA", np.median), _early_late(result, "LA", np.median)
+        if sa is None:
+            return NOT_REACHED, f"needs fits at t ≤ {EARLY} and at t ≥ {LATE}"
+        r_sa, r_la = sa[0] / max(sa[1], 1e-300), la[0] / max(la[1], 1e-300)
+        ok = abs(np.log10(r_sa)) <= 0.5 and r_la >= 2 * r_sa
+        return ok, (f"median −ΔL* early/late: SA {sa[0]:.3g}/{sa[1]:.3g} = ×{r_sa:.3g}, LA "
+                    f"×{r_la:.3g} (holds if SA's ratio is within half a decade of 1 and LA's "
+                    "is ≥ 2× SA's)")
+    return Claim("C14: along negative directions the improvement remains stable throughout "
+                 "training (Fig. 6).", check)
+
+
+def c16_subset_close() -> Claim:
+    def check(runs):
+        sub = _first(runs)[1]["subset"]
+        la = sub["LA"]
+        err = max(abs(a - b) / abs(b) for a, b in zip(la["small"], la["large"]))
+        cos = min(la["cosines"])
+        sa = sub["SA"]
+        sa_err = max(abs(a - b) / abs(b) for a, b in zip(sa["small"], sa["large"]))
+        return err <= 0.2 and cos >= 0.8, (
+            f"t = {sub['step']}, {la['examples'][0]} vs {la['examples'][1]} examples: LA "
+            f"relative eigenvalue error ≤ {err:.3f}, smallest principal cosine {cos:.3f}; SA "
+            f"(reported only): error ≤ {sa_err:.3f}, smallest cosine {min(sa['cosines']):.3f} "
+            "(holds if the LA error ≤ 0.2 and the cosine ≥ 0.8)")
+    return Claim("C16: the Hessian on a small fixed subset is close enough to the whole "
+                 "training set's (App. B).", check)

@@ -1,0 +1,200 @@
+"""Plots of the negative-curvature chapter (Alain et al. 2019, Figs. 1–6, §3, App. B).
+Every function takes the figure's runs (label → (RunConfig, result with its analyses)) and
+the provenance footer."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..plotting import footer
+from .negative_curvature_claims import fit_rows, spectrum_rows
+
+TOP_COLORS = ("#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#8c564b")
+
+
+def _loss_curve(result: dict) -> tuple:
+    recs = [r for r in result["history"] if r["phase"] in ("init", "snapshot")]
+    return np.array([r["step"] for r in recs]), np.array([r["train_loss"] for r in recs])
+
+
+def plot_spectrum(runs: dict, footer_text: str = "") -> plt.Figure:
+    fig, axes = plt.subplots(1, max(len(runs), 1), figsize=(5.2 * max(len(runs), 1), 3.8),
+                             squeeze=False)
+    for ax, (label, (config, result)) in zip(axes[0], runs.items()):
+        rows = result["extremes"]["rows"]
+        steps = np.array([r["step"] for r in rows])
+        tops = np.array([r["top"]["vals"] for r in rows])
+        for i in range(tops.shape[1]):
+            ax.plot(steps, np.abs(tops[:, i]), "-o", ms=3, color=TOP_COLORS[i % 5],
+                    label=f"λ{i + 1}" if i < 3 else None)
+        _, _, bottom = spectrum_rows(result)
+        ax.plot(steps, np.abs(bottom), "-o", ms=3, color="#d62728", label="|λd| (λd < 0)")
+        ax.set_yscale("log")
+        ax.set(xlabel="training step t", ylabel="|λ|", title=f"{label} ({config.model})")
+        twin = ax.twinx()
+        ls, loss = _loss_curve(result)
+        twin.plot(ls, loss, ":", color="black", label="training loss")
+        twin.set_yscale("log")
+        twin.set_ylabel("training loss (dotted)")
+        ax.legend(fontsize=7, loc="lower left")
+    footer(fig, footer_text)
+    return fig
+
+
+def plot_kept(runs: dict, footer_text: str = "") -> plt.Figure:
+    _, result = next(iter(runs.values()))
+    kept = result["kept"]
+    t0s, steps = kept["t0s"], np.array(kept["steps"])
+    fig, axes = plt.subplots(2, len(t0s), figsize=(3.3 * len(t0s), 5.6), squeeze=False,
+                             sharex=True)
+    for j, t0 in enumerate(t0s):
+        for i, (key, lam, name) in enumerate((("q_top", "lam_top", "v1"),
+                                              ("q_bottom", "lam_bottom", "vd"))):
+            ax = axes[i, j]
+            ax.plot(steps, kept[key][str(t0)], "-o", ms=3, color="#1f77b4" if i == 0 else "#d62728",
+                    label=f"{name}(t0)ᵀH(t){name}(t0)")
+            ax.plot(steps, kept[lam], "--", color="0.4", label=f"λ{'1' if i == 0 else 'd'}(t)")
+            ax.axvline(t0, color="orange")
+            ax.axhline(0, color="0.8", lw=0.8)
+            ax.set_yscale("symlog", linthresh=0.05 if i else 1.0)
+            if i:  # the default ticks of a narrow linear band overlap
+                ax.set_yticks([-1, -0.1, 0, 0.1, 1], ["−1", "−0.1", "0", "0.1", "1"])
+            ax.set_title(f"{name} of t0 = {t0}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel("curvature")
+                ax.legend(fontsize=7)
+            if i == 1:
+                ax.set_xlabel("training step t")
+    footer(fig, footer_text)
+    return fig
+
+
+def plot_slices(runs: dict, footer_text: str = "") -> plt.Figure:
+    _, result = next(iter(runs.values()))
+    first = result["fits"]["steps"][0]
+    fig, axes = plt.subplots(2, 3, figsize=(11, 5.6))
+    for i, which in enumerate(("LA", "SA")):
+        d = next(d for d in first["directions"] if d["which"] == which and d["index"] == 0)
+        for j, sl in enumerate(d["slices"]):
+            ax = axes[i, j]
+            ax.plot(sl["alphas"], sl["true"], "-", color="orange", label="true loss change")
+            ax.plot(sl["alphas"], sl["quadratic"], "--", color="#17becf", label="quadratic model")
+            name = "v1" if which == "LA" else "vd"
+            kind = "±2α*" if j == 2 else f"|α| ≤ {sl['range']:g}"
+            ax.set_title(f"{name} (λ = {d['lam']:.3g}), {kind}", fontsize=9)
+            ax.set_xlabel("α  (θ − α·(gᵀv)·v)")
+            if j == 0:
+                ax.set_ylabel(f"L − L(θ), t = {first['step']}")
+                ax.legend(fontsize=7)
+    footer(fig, footer_text)
+    return fig
+
+
+def _by_step(result: dict) -> tuple:
+    steps = [s["step"] for s in result["fits"]["steps"]]
+    cmap = plt.get_cmap("viridis")
+    return steps, {t: cmap(k / max(len(steps) - 1, 1)) for k, t in enumerate(steps)}
+
+
+def _scatter(ax, result, value, colors, xlim=None) -> None:
+    for which, marker in (("LA", "o"), ("SA", "s")):
+        for d in fit_rows(result, which):
+            y = value(d)
+            if y is not None and np.isfinite(y):
+                ax.scatter(d["lam"], y, color=colors[d["step"]], marker=marker, s=22,
+                           edgecolors="k" if d.get("unbounded") else "none")
+    if xlim:
+        ax.set_xlim(*xlim)
+
+
+def _legend(ax, colors) -> None:
+    for t, c in colors.items():
+        ax.scatter([], [], color=c, label=f"t = {t}")
+    ax.legend(fontsize=7, title="○ LA, □ SA", title_fontsize=7)
+
+
+def plot_fitted(runs: dict, footer_text: str = "") -> plt.Figure:
+    _, result = next(iter(runs.values()))
+    _, colors = _by_step(result)
+    ranges = result["fits"]["ranges"]
+    fig, axes = plt.subplots(1, len(ranges), figsize=(5 * len(ranges), 4), squeeze=False)
+    for j, (ax, A) in enumerate(zip(axes[0], ranges)):
+        _scatter(ax, result, lambda d, j=j: d["fitted"][j], colors)
+        lim = max(abs(v) for d in fit_rows(result, "LA") + fit_rows(result, "SA")
+                  for v in (d["lam"], d["fitted"][j]) if np.isfinite(v))
+        ax.plot([-lim, lim], [-lim, lim], "k:", lw=0.8, label="y = λ")
+        ax.set_xscale("symlog", linthresh=0.1)
+        ax.set_yscale("symlog", linthresh=0.1)
+        ax.set(xlabel="Hessian eigenvalue λi", ylabel="fitted curvature yi",
+               title=f"quadratic fit over |α| ≤ {A:g}")
+        _legend(ax, colors)
+    footer(fig, footer_text)
+    return fig
+
+
+def plot_steps(runs: dict, footer_text: str = "") -> plt.Figure:
+    _, result = next(iter(runs.values()))
+    _, colors = _by_step(result)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, window in zip(axes, (1, 100)):
+        _scatter(ax, result, lambda d: 1 / d["alpha"] if d["alpha"] > 0 else None, colors,
+                 (-window, window))
+        ax.plot([0, window], [0, window], "k:", lw=0.8, label="1/α* = λ")
+        ax.set_yscale("log")
+        ax.set(xlabel="eigenvalue λi", ylabel="1/α*i (line search)",
+               title=f"λ ∈ [−{window}, {window}]")
+        _legend(ax, colors)
+    footer(fig, footer_text)
+    return fig
+
+
+def plot_gains(runs: dict, footer_text: str = "") -> plt.Figure:
+    _, result = next(iter(runs.values()))
+    _, colors = _by_step(result)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, window in zip(axes, (0.5, 5)):
+        _scatter(ax, result, lambda d: d["delta"], colors, (-window, window))
+        ax.set_yscale("symlog", linthresh=1e-6)
+        ax.set(xlabel="eigenvalue λi", ylabel="ΔL*i = L(θ − α*(gᵀv)v) − L(θ)",
+               title=f"λ ∈ [−{window}, {window}]")
+        _legend(ax, colors)
+    footer(fig, footer_text)
+    return fig
+
+
+def plot_cost(runs: dict, footer_text: str = "") -> plt.Figure:
+    _, result = next(iter(runs.values()))
+    rows = result["cost"]["rows"]
+    opts = result["cost"]["provenance"]["options"]
+    x = np.arange(len(rows))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key, unit in ((axes[0], "matvecs", "Hessian-vector products"),
+                          (axes[1], "seconds", "seconds")):
+        ax.bar(x - 0.2, [r["top"][key] for r in rows], 0.4, label=f"LA({opts['la']})")
+        ax.bar(x + 0.2, [r["bottom"][key] for r in rows], 0.4, color="#d62728",
+               label=f"SA({opts['sa']})")
+        ax.set_xticks(x, [f"t = {r['step']}" for r in rows])
+        ax.set(ylabel=unit, title=f"{unit}, relative tolerance {opts['tol']:g}")
+        ax.legend(fontsize=8)
+    footer(fig, footer_text)
+    return fig
+
+
+def plot_subset(runs: dict, footer_text: str = "") -> plt.Figure:
+    _, result = next(iter(runs.values()))
+    sub = result["subset"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for k, (which, color) in enumerate((("LA", "#1f77b4"), ("SA", "#d62728"))):
+        side = sub[which]
+        n_small, n_large = side["examples"]
+        axes[k].plot(side["large"], "o", color=color, label=f"{n_large} examples")
+        axes[k].plot(side["small"], "x", color="k", label=f"{n_small} examples")
+        twin = axes[k].twinx()
+        twin.plot(side["cosines"], "s:", color="0.5", ms=3)
+        twin.set(ylim=(0, 1.05), ylabel="principal-angle cosines (grey)")
+        axes[k].set(xlabel="index i", ylabel="eigenvalue",
+                    title=f"{which}({len(side['large'])}) at t = {sub['step']}")
+        axes[k].legend(fontsize=8)
+    footer(fig, footer_text)
+    return fig
