@@ -140,7 +140,8 @@ def plot_steps(runs: dict, footer_text: str = "") -> plt.Figure:
     for ax, window in zip(axes, (1, 100)):
         _scatter(ax, result, lambda d: 1 / d["alpha"] if d["alpha"] > 0 else None, colors,
                  (-window, window))
-        ax.plot([0, window], [0, window], "k:", lw=0.8, label="1/α* = λ")
+        line = np.geomspace(1e-4 * window, window, 60)
+        ax.plot(line, line, "k:", lw=0.8, label="1/α* = λ")
         ax.set_yscale("log")
         ax.set(xlabel="eigenvalue λi", ylabel="1/α*i (line search)",
                title=f"λ ∈ [−{window}, {window}]")
@@ -195,6 +196,7 @@ def plot_subset(runs: dict, footer_text: str = "") -> plt.Figure:
         twin.set(ylim=(0, 1.05), ylabel="principal-angle cosines (grey)")
         axes[k].set(xlabel="index i", ylabel="eigenvalue",
                     title=f"{which}({len(side['large'])}) at t = {sub['step']}")
-        axes[k].legend(fontsize=8)
+        axes[k].set_xticks(range(len(side["large"])))
+        axes[k].legend(fontsize=8, loc="lower left" if which == "LA" else "upper left")
     footer(fig, footer_text)
     return fig
