@@ -45,6 +45,8 @@ def test_smoke_figures_and_claims(tmp_path):
         statuses += [c["status"] for c in claims]
         summary = json.loads((out / "summary.json").read_text())
         assert summary["runs"]["MNIST"]["provenance"]["key"]
+        analyses = summary["runs"]["MNIST"]["analyses"]
+        assert len(analyses) == 1 and next(iter(analyses.values()))["analysis_version"]
     assert set(statuses) <= {"holds", "fails", "not reached"}
     fits = outcomes["alain-5"].runs["MNIST"][1]["fits"]
     assert fits["provenance"]["options"]["la"] == 2

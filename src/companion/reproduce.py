@@ -189,7 +189,11 @@ def _write_outputs(outcome: FigureOutcome) -> None:
         "claims": [c.as_dict() for c in outcome.claims],
         "runs": {label: {"parameters": config.identity(), "provenance": result["provenance"],
                          "diverged_at_step": result.get("diverged_at_step"),
-                         "data": result.get("data"), "stale": result.get("stale")}
+                         "data": result.get("data"), "stale": result.get("stale"),
+                         # post-hoc analyses of the run's snapshots, with their provenance
+                         "analyses": {p.name: result[p.name].get("provenance")
+                                      for p in config.probes
+                                      if getattr(p, "post_hoc", False) and p.name in result}}
                  for label, (config, result) in outcome.runs.items()},
     })
 
