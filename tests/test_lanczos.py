@@ -171,3 +171,20 @@ def test_agrees_with_curvlinops_and_eigsh(cnn_problem):
     np.testing.assert_allclose(res[0].numpy(), ref_vals, rtol=1e-8)
     np.testing.assert_allclose(ours_scipy, ref_vals, rtol=1e-8)
     assert res.num_matvecs <= eigsh_matvecs
+
+
+def test_shifted_power_iteration_with_the_residual_test_finds_the_bottom():
+    from companion.lanczos import power_iteration
+
+    gen = torch.Generator().manual_seed(3)
+    q, _ = torch.linalg.qr(torch.randn(40, 40, generator=gen, dtype=torch.float64))
+    vals = torch.cat([torch.tensor([10.0, 8.0]), torch.linspace(-0.5, 0.5, 36),
+                      torch.tensor([-3.0, -5.0])])
+    A = (q * vals) @ q.T
+    out = power_iteration(A, k=2, tol=1e-8, max_iter=2000, shift=10.0, criterion="residual")
+    assert out.converged and out.num_matvecs < 500
+    torch.testing.assert_close(out.vals, torch.tensor([-5.0, -3.0], dtype=torch.float64))
+    # unshifted, the default test is unchanged: the largest magnitudes come first
+    assert abs(float(power_iteration(A, k=1, tol=1e-10, max_iter=500).vals[0]) - 10.0) < 1e-3
+    with pytest.raises(ValueError, match="criterion"):
+        power_iteration(A, k=1, criterion="both")

@@ -29,39 +29,12 @@ def _config(steps: int, n_train: int):
                                 probes=(Metrics(n_eval=min(n_train, 1000)),))
 
 
-def shifted_power_iteration(op, shift: float, k: int, tol: float, max_per_pair: int,
-                            seed: int = 0) -> list:
-    """The k smallest eigenvalues by power iteration with deflation on ``H − shift·I``
-    (shift ≈ λ₁ makes the most negative eigenvalues the largest in magnitude), each stopped
-    when its residual ``‖Hv − θv‖ ≤ tol·|θ|`` (the same test as the Lanczos solves; the
-    Rayleigh quotient's relative change stalls long before) or after ``max_per_pair``."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    found, vals = [], []
-    for _ in range(k):
-        v = torch.randn(op.dim, generator=gen, dtype=torch.float64).to(op.device, op.dtype)
-        theta = 0.0
-        for _ in range(max_per_pair):
-            for u in found:
-                v = v - (u @ v) * u
-            v = v / v.norm()
-            w = op @ v
-            theta = float(v @ w)
-            if float((w - theta * v).norm()) <= tol * abs(theta):
-                break
-            v = w - shift * v
-        found.append(v)
-        vals.append(theta)
-    return vals
-
-
 def bottom_eigensolvers(device=None, steps: int = 4000, n_train: int = 8000,
                         n_hessian: int = 1000, tol: float = 1e-3,
                         max_products: int = 1500) -> dict:
     from scipy.sparse.linalg import eigsh
 
-    from .lanczos import lanczos
+    from .lanczos import lanczos, power_iteration
     from .results import ResultsCache
     from .snapshot_curvature import Snapshots
     from .training import train
@@ -90,7 +63,8 @@ def bottom_eigensolvers(device=None, steps: int = 4000, n_train: int = 8000,
         shift = float(top.vals[0])
         per_pair = max_products // 3
         record(f"power iteration on H − λ1·I (≤ {per_pair} products per pair)",
-               lambda: shifted_power_iteration(op, shift, 3, tol, per_pair))
+               lambda: power_iteration(op, k=3, tol=tol, max_iter=per_pair, shift=shift,
+                                       criterion="residual").vals.cpu())
         start, before = time.perf_counter(), op.num_matvecs
         lanczos(op, k=20, which="LA", tol=tol, criterion="relative")
         la20 = {"products": op.num_matvecs - before, "seconds": time.perf_counter() - start}

@@ -217,19 +217,27 @@ def lanczos(op, k: int = 6, which: str = "LA", tol: float = 1e-5, max_iter=None,
 
 
 def power_iteration(op, k: int = 10, tol: float = 1e-3, max_iter: int = 100,
-                    seed: int = 0) -> LanczosResult:
+                    seed: int = 0, shift: float = 0.0,
+                    criterion: str = "change") -> LanczosResult:
     """Top-k eigenpairs (by magnitude) by power iteration with deflation (PyHessian).
 
     Each eigenpair is iterated from a random start, orthogonalized against the
     eigenvectors already found, until the relative change of the Rayleigh quotient
-    ``|lam_new - lam| / (|lam| + 1e-6)`` is below ``tol``, or ``max_iter`` products.
-    Eigenvalues are returned in the order found (largest magnitude first, typically).
-    ``.residuals`` holds ``||A v - lam v||`` from the last product of each pair.
+    ``|lam_new - lam| / (|lam| + 1e-6)`` is below ``tol`` (``criterion="change"``) or
+    the residual ``||A v - lam v|| <= tol * |lam|``, deflated against the pairs found
+    (``criterion="residual"``; the change
+    stalls long before convergence when consecutive eigenvalues are close), or
+    ``max_iter`` products. With ``shift = s`` it iterates on ``A - s I`` (``s ≈ λ₁`` makes
+    the most negative eigenvalues the largest in magnitude) and returns ``A``'s Rayleigh
+    quotients. Eigenvalues are returned in the order found (largest magnitude first,
+    typically). ``.residuals`` holds ``||A v - lam v||`` from the last product of each pair.
     """
     n = _dim(op)
     _check_k(k, n)
     if max_iter < 1:
         raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+    if criterion not in ("change", "residual"):
+        raise ValueError(f"criterion must be 'change' or 'residual', got {criterion!r}")
     dtype, device = _dtype_device(op, n)
     gen = torch.Generator().manual_seed(seed)
     found = torch.empty(0, n, dtype=dtype, device=device)
@@ -243,13 +251,20 @@ def power_iteration(op, k: int = 10, tol: float = 1e-3, max_iter: int = 100,
             num_matvecs += 1
             new_lam = float(w @ v)
             res = float((w - new_lam * v).norm())
-            w = _orthogonalize(w, found)
+            # the residual of the deflated problem: the part along the pairs already found
+            # reflects their errors, not this one's
+            if criterion == "residual" and float(_orthogonalize(
+                    w - new_lam * v, found).norm()) <= tol * abs(new_lam):
+                lam, conv = new_lam, True
+                break
+            w = _orthogonalize(w - shift * v if shift else w, found)
             wn = w.norm()
             if wn == 0:  # v is (numerically) in the null space
                 lam, conv = new_lam, True
                 break
             v = w / wn
-            if lam is not None and abs(new_lam - lam) / (abs(lam) + 1e-6) < tol:
+            if criterion == "change" and lam is not None \
+                    and abs(new_lam - lam) / (abs(lam) + 1e-6) < tol:
                 lam, conv = new_lam, True
                 break
             lam = new_lam

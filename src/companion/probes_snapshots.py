@@ -200,22 +200,15 @@ class DirectionFits(_Eigen):
 
 
 @dataclass(frozen=True)
-class SolverCost(_Eigen):
-    """§3: Hessian-vector products and seconds of LA(la) against SA(sa) at ``steps``."""
+class SolverCost(ExtremeSpectrum):
+    """§3: Hessian-vector products and seconds of LA(la) against SA(sa) at ``steps`` (the
+    same solves as Fig. 1's, at other sizes and tolerance; each solve logs its cost)."""
 
     name: ClassVar[str] = "cost"
-    post_hoc: ClassVar[bool] = True
     steps: tuple = (50, 2000, 8000)
     la: int = 20
     sa: int = 3
     tol: float = 1e-3
-
-    def analyze(self, snaps, config, result) -> dict:
-        rows = []
-        for t in self._steps(config):
-            top, bottom = self._pairs(snaps, t)
-            rows.append({"step": t, "top": _solve(top), "bottom": _solve(bottom)})
-        return {"rows": rows}
 
 
 @dataclass(frozen=True)

@@ -115,53 +115,52 @@ FITS_DEFAULT = dict(n_slice=31)
 FITS_PAPER = dict(steps=(50, 250, 500, 1000, 2000, 4000, 6000, 8000, 10000), la=50, sa=50,
                   n_fit=41, search_rtol=1e-4)
 FITS_SHRUNK = "; LA(6) and SA(6) at t = 50, 2000, 8000 (the paper: < 327 pairs, steps unstated)"
+# Figs. 3–6 share one analysis (one cache entry): the same run, probe and profiles
+SHARED_FITS = dict(notebook=CHAPTER, paper=PAPER, runs=_runs(FITS),
+                   profiles=_profiles(FITS_SMOKE, FITS_DEFAULT, FITS_PAPER))
 
 register(Figure(
     id="alain-3", title="True loss against its quadratic model along v1 and vd",
-    notebook=CHAPTER, paper=PAPER, plot=P.plot_slices,
+    **SHARED_FITS, plot=P.plot_slices,
     caption=("Comparison between the true loss and the quadratic approximation for a deep "
              "network at small (left) and large (right) scale. We see that, in the direction "
              "of largest positive curvature, the quadratic approximation is accurate even for "
              "large values of the stepsize α. In the direction of largest negative curvature, "
              "however, the approximation is wildly inaccurate for larger values of α."),
-    runs=_runs(FITS), profiles=_profiles(FITS_SMOKE, FITS_DEFAULT, FITS_PAPER),
     shrunk=_shrunk(FITS_SHRUNK + "; a third column spans ±2α* (see the text)"),
     claims=(C.c7_top_quadratic(), C.c7_top_quadratic(overestimate=True), C.c8_bottom_breaks()),
 ))
 
 register(Figure(
     id="alain-4", title="Hessian eigenvalue λi against the fitted curvature yi",
-    notebook=CHAPTER, paper=PAPER, plot=P.plot_fitted,
+    **SHARED_FITS, plot=P.plot_fitted,
     caption=("Comparison between the eigenvalues of the Hessian and the curvature computed on a "
              "larger scale (|α| = 0.1 on the left and |α| = 1 on the right). Blue points "
              "represent early stages of the optimization and green represent later stages. If "
              "the function were a true quadratic, all points would be on the y = x line. We see "
              "that the global curvature is always larger than the local one but the effect is "
              "much more pronounced for the directions associated with negative eigenvalues."),
-    runs=_runs(FITS), profiles=_profiles(FITS_SMOKE, FITS_DEFAULT, FITS_PAPER),
     shrunk=_shrunk(FITS_SHRUNK), claims=(C.c9_above_line(),),
 ))
 
 register(Figure(
     id="alain-5", title="Inverse line-search step 1/α* against λi",
-    notebook=CHAPTER, paper=PAPER, plot=P.plot_steps,
+    **SHARED_FITS, plot=P.plot_steps,
     caption=("Inverse of the optimal stepsize found through linesearch along each eigenvector "
              "v_i as a function of the associated eigenvalue λ_i. We only show eigenvalues in "
              "[-1, 1] (left) and in [-100, 100] (right). Red points correspond to early stages "
              "in training and yellow points to later stages. For a true quadratic, all points "
              "would be on the y = x line."),
-    runs=_runs(FITS), profiles=_profiles(FITS_SMOKE, FITS_DEFAULT, FITS_PAPER),
     shrunk=_shrunk(FITS_SHRUNK), claims=(C.c10_inverse_step(), C.c11_negative_steps()),
 ))
 
 register(Figure(
     id="alain-6", title="Best loss improvement along each eigenvector against λi",
-    notebook=CHAPTER, paper=PAPER, plot=P.plot_gains,
+    **SHARED_FITS, plot=P.plot_gains,
     caption=("Best loss improvement along each eigenvector v_i as a function of the "
              "corresponding eigenvalue λ_i for eigenvalues in [-0.5, 0.5] (left) and in "
              "[-5, 5] (right). Blue points correspond to early stages of training and green "
              "points to later stages."),
-    runs=_runs(FITS), profiles=_profiles(FITS_SMOKE, FITS_DEFAULT, FITS_PAPER),
     shrunk=_shrunk(FITS_SHRUNK),
     claims=(C.c12_negative_gain_more(), C.c13_positive_gain_fades(),
             C.c14_negative_gain_stable()),

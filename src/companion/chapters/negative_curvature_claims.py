@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..claims import FAILS, HOLDS, NOT_REACHED, Claim, combine
+from ..nsgd_analysis import spearman
 
 EARLY, LATE, TRAINED = 500, 4000, 500
 
@@ -29,11 +30,6 @@ def fit_rows(result: dict, which: str) -> list:
 
 def _first(runs: dict):
     return next(iter(runs.values()))
-
-
-def _spearman(x, y) -> float:
-    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
-    return float(np.corrcoef(rx, ry)[0, 1]) if len(x) > 2 else float("nan")
 
 
 # ----------------------------------------------------------------------------- Fig. 1, §3
@@ -260,7 +256,7 @@ def c11_negative_steps() -> Claim:
         alpha = np.array([d["alpha"] for d in rows])
         med = float(np.median(lam * alpha))
         span = float(np.log10(lam.max() / lam.min()))
-        rho = _spearman(np.log(alpha), np.log(lam))
+        rho = spearman(np.log(alpha), np.log(lam))
         unbounded = sum(d["unbounded"] for d in rows)
         detail = (f"|λ|·α* median {med:.3g} over {len(rows)} directions ({unbounded} unbounded "
                   f"at the cap); |λ| spans {span:.2f} decade, Spearman(log α*, log|λ|) = {rho:.2f}")

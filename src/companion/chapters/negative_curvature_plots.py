@@ -133,35 +133,38 @@ def plot_fitted(runs: dict, footer_text: str = "") -> plt.Figure:
     return fig
 
 
-def plot_steps(runs: dict, footer_text: str = "") -> plt.Figure:
+def _windows(runs: dict, footer_text: str, windows: tuple, value, ylabel: str,
+             style) -> plt.Figure:
+    """One panel per λ window: ``value(direction)`` against λ, coloured by step;
+    ``style(ax, window)`` sets the axis scale and any reference line."""
     _, result = next(iter(runs.values()))
     _, colors = _by_step(result)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, window in zip(axes, (1, 100)):
-        _scatter(ax, result, lambda d: 1 / d["alpha"] if d["alpha"] > 0 else None, colors,
-                 (-window, window))
-        line = np.geomspace(1e-4 * window, window, 60)
-        ax.plot(line, line, "k:", lw=0.8, label="1/α* = λ")
-        ax.set_yscale("log")
-        ax.set(xlabel="eigenvalue λi", ylabel="1/α*i (line search)",
-               title=f"λ ∈ [−{window}, {window}]")
+    fig, axes = plt.subplots(1, len(windows), figsize=(5 * len(windows), 4))
+    for ax, window in zip(axes, windows):
+        _scatter(ax, result, value, colors, (-window, window))
+        style(ax, window)
+        ax.set(xlabel="eigenvalue λi", ylabel=ylabel, title=f"λ ∈ [−{window}, {window}]")
         _legend(ax, colors)
     footer(fig, footer_text)
     return fig
+
+
+def _inverse_step_axes(ax, window) -> None:
+    line = np.geomspace(1e-4 * window, window, 60)
+    ax.plot(line, line, "k:", lw=0.8, label="1/α* = λ")
+    ax.set_yscale("log")
+
+
+def plot_steps(runs: dict, footer_text: str = "") -> plt.Figure:
+    return _windows(runs, footer_text, (1, 100),
+                    lambda d: 1 / d["alpha"] if d["alpha"] > 0 else None,
+                    "1/α*i (line search)", _inverse_step_axes)
 
 
 def plot_gains(runs: dict, footer_text: str = "") -> plt.Figure:
-    _, result = next(iter(runs.values()))
-    _, colors = _by_step(result)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, window in zip(axes, (0.5, 5)):
-        _scatter(ax, result, lambda d: d["delta"], colors, (-window, window))
-        ax.set_yscale("symlog", linthresh=1e-6)
-        ax.set(xlabel="eigenvalue λi", ylabel="ΔL*i = L(θ − α*(gᵀv)v) − L(θ)",
-               title=f"λ ∈ [−{window}, {window}]")
-        _legend(ax, colors)
-    footer(fig, footer_text)
-    return fig
+    return _windows(runs, footer_text, (0.5, 5), lambda d: d["delta"],
+                    "ΔL*i = L(θ − α*(gᵀv)v) − L(θ)",
+                    lambda ax, window: ax.set_yscale("symlog", linthresh=1e-6))
 
 
 def plot_cost(runs: dict, footer_text: str = "") -> plt.Figure:
