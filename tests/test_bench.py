@@ -59,3 +59,15 @@ def test_bottom_eigensolvers_compare_three_solvers_on_one_operator():
     assert rows["companion Lanczos SA(3)"]["max_rel_error"] < 1e-2
     assert rows["scipy eigsh(which='SA') SA(3)"]["max_rel_error"] < 1e-2
     assert out["la20"]["products"] >= 20
+
+
+def test_dense_builds_agree_three_ways_and_lanczos_counts_like_dense():
+    from companion.bench_dense import dense_builds
+
+    out = dense_builds(torch.device("cpu"), k=3, n=60, steps=200, block=16, top=30)
+    rows = out["builds"]
+    assert out["dim"] == 3960 + 31 * 3 and out["asymmetry"] < 1e-10
+    assert all(r["max_abs_diff"] < 1e-10 for r in rows.values() if r["seconds"] is not None)
+    assert rows["torch.func.hessian"]["seconds"] is not None   # small enough to fit
+    assert out["max_rel_diff_top"] < 1e-4
+    assert out["counts_dense"]["gap"] == out["counts_lanczos"]["gap"]

@@ -60,3 +60,40 @@ def test_invalid_probe_option_is_named_with_its_probe():
         validate(RunConfig().with_overrides(top_k=0))
     with pytest.raises(ParameterError, match="probes must be distinct"):
         validate(RunConfig(probes=RunConfig().probes * 2))
+
+
+BLOBS = RunConfig(model="mlp", dataset="blobs", augment=False)
+
+
+def test_model_and_data_options_are_routed_coerced_and_keyed():
+    config = BLOBS.with_overrides(classes="20", std="10", hidden="50", activation="tanh",
+                                  stop_grad_norm="1e-4")
+    assert dict(config.data_options) == {"classes": 20, "std": 10.0}
+    assert dict(config.model_options) == {"hidden": (50,), "activation": "tanh"}
+    assert config.stop_grad_norm == 1e-4
+    assert config.flat()["classes"] == 20 and config.flat()["hidden"] == (50,)
+    assert config.identity() != BLOBS.identity()
+    validate(config)
+    # runs without options keep the cache keys they had before options existed
+    assert not {"model_options", "data_options", "stop_grad_norm"} & set(RunConfig().identity())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(activation="gelu"), "activation must be one of"),
+    (dict(classes=1), "the mlp needs classes >= 2"),
+    (dict(hidden="0,5"), "hidden must be positive integer widths"),
+    (dict(std=-1), "std must be positive"),
+    (dict(stop_grad_norm=-1), "stop_grad_norm must be a positive number"),
+])
+def test_bad_model_and_data_options_are_named(overrides, message):
+    with pytest.raises(ParameterError, match=message):
+        validate(BLOBS.with_overrides(**overrides))
+
+
+def test_options_of_another_model_or_data_set_are_unknown():
+    with pytest.raises(ParameterError, match="unknown parameter 'classes'"):
+        RunConfig().with_overrides(classes=3)        # CIFAR-10 has no such option
+    with pytest.raises(ParameterError, match="pool must divide 28"):
+        validate(RunConfig(model="mlp", dataset="mnist1k").with_overrides(pool=5))
+    with pytest.raises(ParameterError, match="has no option"):
+        validate(RunConfig(model="pooledcnn", dataset="mnist1k", model_options=(("hidden", (3,)),)))

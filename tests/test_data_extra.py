@@ -69,3 +69,35 @@ def test_mnist_offline_is_the_test_split_cut_8000_2000():
     assert train.x.shape == (8000, 1, 28, 28) and test.x.shape == (2000, 1, 28, 28)
     assert train.x.dtype == torch.uint8 and set(train.y.unique().tolist()) == set(range(10))
     assert "t10k split 8,000/2,000" in train.source
+
+
+def test_mnist1k_is_a_fixed_random_draw_with_a_disjoint_held_out_set():
+    from companion.data_extra import load_mnist, load_mnist1k
+
+    try:
+        train, test, full = load_mnist1k("train"), load_mnist1k("test"), load_mnist("test")
+    except Exception as err:  # noqa: BLE001
+        pytest.skip(f"no MNIST mirror or cache: {err}")
+    assert train.x.shape == (1000, 1, 28, 28) and test.x.shape == (2000, 1, 28, 28)
+    assert torch.equal(load_mnist1k("train").x, train.x)            # the same every time
+    assert not torch.equal(train.x, full.x[:1000])                   # drawn, not the first 1k
+    rows = {bytes(x.numpy()) for x in full.x}
+    assert len({bytes(x.numpy()) for x in train.x} | {bytes(x.numpy()) for x in test.x}) \
+        == 3000 or len(rows) < 10000                                 # disjoint (unless dupes)
+    assert np.bincount(train.y.numpy(), minlength=10).min() > 60
+
+
+def test_make_blobs_follows_the_authors_recipe():
+    from companion.data_extra import make_blobs
+
+    x, y = make_blobs(1003, 100, 5, 1.0, seed=3)
+    assert x.shape == (1003, 100) and x.dtype == torch.float32
+    assert np.bincount(y.numpy()).tolist() == [201, 201, 201, 200, 200]  # equal, remainder first
+    assert torch.allclose(x.mean(0), torch.zeros(100), atol=1e-5)       # z-scored globally
+    assert torch.allclose(x.std(0, unbiased=False), torch.ones(100), atol=1e-4)
+    # within-blob spread (std 1) is small beside the spread of centres in (−10, 10)
+    within = torch.stack([x[y == c].std(0).mean() for c in range(5)]).mean()
+    assert within < 0.3
+    x10, _ = make_blobs(1003, 100, 5, 10.0, seed=3)                     # "covariance × 10"
+    assert torch.stack([x10[y == c].std(0).mean() for c in range(5)]).mean() > 2 * within
+    assert torch.equal(make_blobs(50, 4, 2, 1.0, seed=0)[0], make_blobs(50, 4, 2, 1.0, seed=0)[0])

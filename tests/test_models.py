@@ -108,11 +108,11 @@ def test_lenet_sizes_match_the_spec(name, channels, side, expected):
 
 def test_registry_errors():
     assert set(MODELS) == {"simplecnn", "resnet32", "vgg11", "lstm", "textcnn", "lenet",
-                           "lenet_small"}
+                           "lenet_small", "mlp", "logistic", "pooledcnn"}
     with pytest.raises(ValueError, match="resnet32"):
         build_model("vgg19")
     with pytest.raises(ValueError, match="simplecnn"):
-        loss_fn_for("mlp")
+        loss_fn_for("transformer")
 
 
 def test_vgg11_is_configuration_a_with_batchnorm():
@@ -127,3 +127,28 @@ def test_vgg11_is_configuration_a_with_batchnorm():
     plain = VGG11(batch_norm=False, width=0.25)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
     assert plain(_images(3)).shape == (3, 10)
+
+
+@pytest.mark.parametrize("k,expected", [(2, 4022), (5, 4115), (10, 4270), (20, 4580), (50, 5510)])
+def test_blob_net_has_table_ones_sizes_and_the_authors_init(k, expected):
+    model = build_model("mlp", num_classes=k, in_features=100)
+    assert count_parameters(model) == expected == 3960 + 31 * k
+    weights = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    assert abs(float(weights.std()) - 0.1) < 0.01 and abs(float(weights.mean())) < 0.01
+
+
+@pytest.mark.parametrize("h", [10, 30, 50, 70])
+def test_width_sweep_and_pooled_nets(h):
+    assert count_parameters(build_model("mlp", hidden=(h,), init_std=0.0)) == 795 * h + 10
+    assert count_parameters(build_model("mlp", hidden=(h,), image_size=7)) == 60 * h + 10
+    assert count_parameters(build_model("pooledcnn", image_size=14)) == 1674
+
+
+def test_logistic_regression_is_a_sigmoid_neuron():
+    model = build_model("logistic", in_features=3, init_value=0.5)
+    x = torch.tensor([[1.0, 2.0, -1.0]])
+    logits = model(x)
+    assert count_parameters(model) == 3
+    assert torch.allclose(torch.softmax(logits, -1)[0, 1], torch.sigmoid(torch.tensor(1.0)))
+    with pytest.raises(ValueError, match="activation"):
+        build_model("mlp", activation="gelu")

@@ -68,3 +68,48 @@ def test_hutchinson_dense_matrix_is_accurate_and_seeded():
     assert hutchinson_trace(D, num_samples=3) == (pytest.approx(15.0), pytest.approx(0.0))
     with pytest.raises(ValueError):
         hutchinson_trace(A, num_samples=1)
+
+
+# ----------------------------------------------------------------------------- outliers
+from companion.spectra import count_negative, count_outliers  # noqa: E402
+
+
+def _outliers_and_bulk(k: int, bulk: int = 300, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    top = 1.0 + torch.rand(k, generator=gen)              # k outliers in [1, 2]
+    rest = 1e-3 * torch.rand(bulk, generator=gen)         # a bulk near zero
+    return torch.cat([rest, top, -1e-4 * torch.rand(20, generator=gen)])[torch.randperm(
+        bulk + k + 20, generator=gen)]
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 10, 50])
+@pytest.mark.parametrize("method", ["gap", "ratio", "elbow"])
+def test_count_outliers_finds_a_clear_gap(k, method):
+    assert count_outliers(_outliers_and_bulk(k), method) == k
+
+
+def test_count_outliers_methods_differ_on_a_staircase():
+    lam = torch.tensor([10.0, 9.0, 3.0, 2.9, 2.8, 1e-3, 1e-3, 8e-4, 5e-4] + [1e-4] * 50)
+    assert count_outliers(lam, "gap") == 2          # the largest step: 9 → 3
+    assert count_outliers(lam, "ratio") == 5        # the largest ratio: 2.8 / 1e-3
+    # the log scree flattens only at the 1e-4 floor: the 1e-3 tier counts as outliers too
+    assert count_outliers(lam, "elbow") == 9
+
+
+def test_count_outliers_window_and_bad_input():
+    lam = torch.cat([torch.tensor([5.0, 4.0]), torch.linspace(1.0, 0.5, 200)])
+    assert count_outliers(lam, "gap", window=120) == 2
+    with pytest.raises(ValueError, match="method"):
+        count_outliers(lam, "knee")
+    with pytest.raises(ValueError, match="largest eigenvalue"):
+        count_outliers(-lam, "gap")
+    with pytest.raises(ValueError, match="nan"):
+        count_outliers(torch.tensor([1.0, float("nan"), 0.0]), "gap")
+    with pytest.raises(ValueError, match="window"):
+        count_outliers(lam, "gap", window=2)
+
+
+def test_count_negative_ignores_the_rounding_haze():
+    lam = torch.tensor([2.0, 1.0, 0.0, -1e-13, -1e-7, -0.5])
+    assert count_negative(lam) == 1
+    assert count_negative(lam, tol=1e-8) == 2

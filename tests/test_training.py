@@ -5,6 +5,7 @@ import math
 import pytest
 
 from companion.config import RunConfig
+from companion.probes import Metrics
 from companion.results import ResultsCache
 from companion.training import train
 
@@ -218,3 +219,20 @@ def test_the_nsgd_chapter_data_sets_train(tmp_path, model, dataset, options):
     result = train(config, ResultsCache(tmp_path))
     assert math.isfinite(result["history"][-1]["eigenvalues"][0])
     assert dataset in result["data"].lower().replace("-", "").replace("fashionmnist", "fmnist")
+
+
+def test_stop_grad_norm_ends_a_run_and_a_long_gd_run_checkpoints_sparingly(tmp_path, monkeypatch):
+    from companion import training
+
+    config = RunConfig(model="mlp", dataset="blobs", augment=False, optimizer="gd", lr=0.5,
+                       max_steps=3000, n_train=60, track_every=1000, probes=(Metrics(n_eval=60),)
+                       ).with_overrides(classes=2, dim=5, hidden=(4,))
+    saves = []
+    real = training._save_checkpoint
+    monkeypatch.setattr(training, "_save_checkpoint", lambda *a: (saves.append(1), real(*a)))
+    full = train(config, ResultsCache(tmp_path / "a"))
+    assert len(full["step_log"]) == 3000 and len(saves) <= 3   # not one save per 1-step epoch
+    stopped = train(config.with_overrides(stop_grad_norm=0.05), ResultsCache(tmp_path / "b"))
+    assert 1 <= stopped["stopped_at_step"] < 3000
+    assert len(stopped["step_log"]) == stopped["stopped_at_step"]
+    assert stopped["history"][-1]["step"] == stopped["stopped_at_step"]

@@ -26,6 +26,10 @@
 7. The bottom of the spectrum (Alain et al. 2019): SA(3) of LeNet-small after RMSProp on
    MNIST by the companion's Lanczos, scipy's eigsh and shifted power iteration
    (:mod:`companion.bench_bottom`), and LA(20) beside it.
+8. Whole Hessians (Sagun et al. 2017): the dense Hessian of the 5,510-parameter blob net
+   by vectorized blocks of products, a loop of single products and torch.func.hessian
+   (where it fits), eigvalsh, and Lanczos top-120 with the outlier counts of both
+   (:mod:`companion.bench_dense`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from .models import build_model, cross_entropy
 from .results import describe_device
 from .bench_system import _sync, _timed, thread_policy, throughput
 from .bench_bottom import bottom_eigensolvers, report as report_bottom
+from .bench_dense import dense_builds, report as report_dense
 from .runtime import resolve_device
 
 
@@ -260,6 +265,8 @@ def main(argv=None) -> int:
           f"subspaces {cost['min_overlap']:.3f}")
     bottom = bottom_eigensolvers(device)
     report_bottom(bottom)
+    dense = dense_builds(device)
+    report_dense(dense)
     threads = []
     if device.type == "cpu" and not args.skip_threads:
         print("\n4. Thread settings, one HVP of quarter-width ResNet-32 on 128 images "
@@ -273,7 +280,7 @@ def main(argv=None) -> int:
         with open(args.json, "w") as handle:
             json.dump({"device": describe_device(device), "hvp": hv, "eigensolvers": eig,
                        "throughput": rows, "warm_vs_cold": warm, "nsgd": cost,
-                       "bottom": bottom,
+                       "bottom": bottom, "dense": dense,
                        "threads": threads},
                       handle, indent=1)
     return 0

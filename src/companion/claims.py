@@ -72,6 +72,19 @@ def combine(statuses: list) -> str:
     return FAILS if FAILS in statuses or not statuses else NOT_REACHED
 
 
+def every(checks, rule: str, none: str = "no run to check") -> tuple:
+    """``(status, evidence)`` of a claim checked item by item: ``checks`` yields
+    ``(status or bool, text)`` per run (or per point); the claim holds if every item holds.
+    With no item at all it is not reached (``none`` says why)."""
+    statuses, texts = [], []
+    for status, text in checks:
+        statuses.append(status if isinstance(status, str) else HOLDS if status else FAILS)
+        texts.append(text)
+    if not statuses:
+        return NOT_REACHED, f"{none} ({rule})"
+    return combine(statuses), "; ".join(texts) + f" ({rule})"
+
+
 # ----------------------------------------------------------------------------- series
 def curvature_records(result: dict, phases=("init", "zoom", "epoch")) -> list:
     """Records that carry eigenvalues, in training order."""

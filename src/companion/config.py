@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Optional
 
-from .models import MODEL_DATASETS
+from .models import MODEL_DATASETS, MODEL_OPTIONS
 from .optim import OPTIMIZERS, option_problems
 from .probes import Metrics, PROBES, TopEigen
+from .tasks import DATA_OPTIONS
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -43,6 +44,8 @@ class RunConfig:
     n_test: Optional[int] = None      # first n test examples (LSTM: tokens); None = all
     augment: bool = True              # pad-4 random crop + horizontal flip (CIFAR-10)
     bptt: int = 20                    # LSTM: unrolled steps per window (Zaremba et al. 2014)
+    model_options: tuple = ()         # (name, value) pairs, defaults in models.MODEL_OPTIONS
+    data_options: tuple = ()          # (name, value) pairs, defaults in tasks.DATA_OPTIONS
     # --- optimization
     optimizer: str = "sgd"            # a key of companion.optim.OPTIMIZERS (gd = full batch)
     optimizer_options: tuple = ()     # (name, value) pairs, validated against the optimizer
@@ -52,6 +55,7 @@ class RunConfig:
     weight_decay: float = 0.0         # torch convention: gradient += wd·θ (Keras L2(c) is wd = 2c)
     epochs: int = 10                  # with gd: one epoch = one full-batch step
     max_steps: Optional[int] = None   # end after this many steps instead of `epochs` epochs
+    stop_grad_norm: Optional[float] = None  # end once a step's (mini)batch gradient norm is ≤ it
     lr_drop_epoch: Optional[int] = None  # from this epoch on, η × lr_drop_factor (App. A.2)
     lr_drop_factor: float = 0.1
     # --- what is measured, and when
@@ -92,12 +96,18 @@ class RunConfig:
             probes[owners[0]] = replace(old, **{option: _coerce(getattr(old, option), option, value)})
             return replace(self, probes=tuple(probes))
         opt_defaults = dict(OPTIMIZERS[self.optimizer].options) if self.optimizer in OPTIMIZERS else {}
-        if not probe_name and name in opt_defaults:
-            options = dict(self.optimizer_options)
-            options[name] = _coerce(opt_defaults[name], name, value)
-            return replace(self, optimizer_options=tuple(sorted(options.items())))
-        valid = sorted({f.name for f in fields(self)} - {"probes", "optimizer_options"}
-                       | {f.name for p in self.probes for f in fields(p)} | set(opt_defaults))
+        owned = (("optimizer_options", opt_defaults),
+                 ("model_options", MODEL_OPTIONS.get(self.model, {})),
+                 ("data_options", DATA_OPTIONS.get(self.dataset, {})))
+        for field_name, defaults in owned:
+            if not probe_name and name in defaults:
+                options = dict(getattr(self, field_name))
+                options[name] = _coerce(defaults[name], name, value)
+                return replace(self, **{field_name: tuple(sorted(options.items()))})
+        valid = sorted({f.name for f in fields(self)} - {"probes", "optimizer_options",
+                                                         "model_options", "data_options"}
+                       | {f.name for p in self.probes for f in fields(p)}
+                       | {n for _, defaults in owned for n in defaults})
         raise ParameterError(f"unknown parameter {name!r}; valid: {valid}")
 
     def identity(self) -> dict:
@@ -105,9 +115,12 @@ class RunConfig:
         data = {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name not in ("device", "probes", "optimizer_options", "start_from")}
         data["optimizer_options"] = dict(self.optimizer_options)
+        for name in ("model_options", "data_options"):
+            data[name] = dict(getattr(self, name))
         if self.start_from is not None:  # absent otherwise: earlier runs keep their keys
             data["start_from"] = self.start_from.identity()
-        for name in ("max_steps", "snapshot_steps"):  # likewise
+        for name in ("max_steps", "snapshot_steps", "model_options", "data_options",
+                     "stop_grad_norm"):  # likewise
             if not getattr(self, name):
                 data.pop(name)
         # post-hoc probes analyse the saved snapshots after training: not part of the run
@@ -121,6 +134,8 @@ class RunConfig:
         for probe in data.pop("probes"):
             data.update({k: v for k, v in probe.items() if k != "probe"})
         data.update(data.pop("optimizer_options"))
+        for name in ("model_options", "data_options"):
+            data.update(data.pop(name, {}))
         if "start_from" in data:
             from .results import run_key
             data["start_from"] = f"run {run_key(self.start_from)}"
@@ -129,12 +144,15 @@ class RunConfig:
 
 # fields whose default None stands for "unset" and whose values are integers
 OPTIONAL_INTS = {f.name for f in fields(RunConfig) if f.type == "Optional[int]"}
+OPTIONAL_FLOATS = {f.name for f in fields(RunConfig) if f.type == "Optional[float]"}
 
 
 def _coerce(current: Any, name: str, value: Any) -> Any:
     """Convert papermill/CLI strings to the current value's type ('0.05' → 0.05, 'none' → None)."""
     integer = isinstance(current, int) and not isinstance(current, bool) or name in OPTIONAL_INTS
     if not isinstance(value, str):
+        if name in OPTIONAL_FLOATS and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
         if isinstance(current, tuple) and isinstance(value, list):
             return tuple(value)
         if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
@@ -161,7 +179,7 @@ def _coerce(current: Any, name: str, value: Any) -> Any:
         if text.lower() in ("false", "0", "no"):
             return False
         raise ParameterError(f"{name} must be true or false, got {value!r}")
-    if isinstance(current, float):
+    if isinstance(current, float) or name in OPTIONAL_FLOATS:
         try:
             return float(text)
         except ValueError:
@@ -190,6 +208,17 @@ def validate(config: RunConfig) -> RunConfig:
             problems.append(f"optimizer {config.optimizer!r} has no option(s) {sorted(extra)}")
         else:
             problems.extend(f"optimizer {config.optimizer!r}: {p}" for p in option_problems(config))
+    for field_name, table, owner in (("model_options", MODEL_OPTIONS, config.model),
+                                     ("data_options", DATA_OPTIONS, config.dataset)):
+        extra = set(dict(getattr(config, field_name))) - set(table.get(owner, {}))
+        if extra:
+            problems.append(f"{owner!r} has no option(s) {sorted(extra)}; valid: "
+                            f"{sorted(table.get(owner, {}))}")
+    problems.extend(option_value_problems(config))
+    if config.stop_grad_norm is not None and not (isinstance(config.stop_grad_norm, float)
+                                                  and config.stop_grad_norm > 0):
+        problems.append(f"stop_grad_norm must be a positive number or None, "
+                        f"got {config.stop_grad_norm!r}")
     if config.device not in DEVICES:
         problems.append(f"unknown device {config.device!r}; valid: {list(DEVICES)}")
     _positive(problems, config, "lr", "batch_size", "epochs", "track_every", "zoom_every",
@@ -240,6 +269,31 @@ def validate(config: RunConfig) -> RunConfig:
     if problems:
         raise ParameterError("invalid run parameters:\n  - " + "\n  - ".join(problems))
     return config
+
+
+def option_value_problems(config: RunConfig) -> list:
+    """What is wrong with the values of the run's model and data options."""
+    from .models_small import ACTIVATIONS
+
+    model, data, out = dict(config.model_options), dict(config.data_options), []
+    if model.get("activation", "relu") not in ACTIVATIONS:
+        out.append(f"activation must be one of {sorted(ACTIVATIONS)}, got {model['activation']!r}")
+    if not all(isinstance(h, int) and h > 0 for h in model.get("hidden", (1,))):
+        out.append(f"hidden must be positive integer widths, got {model['hidden']!r}")
+    if model.get("init_std", 0.0) < 0:
+        out.append(f"init_std must be >= 0 (0: PyTorch's initialization), got {model['init_std']!r}")
+    for name in ("classes", "dim", "pool"):
+        if name in data and not (isinstance(data[name], int) and data[name] > 0):
+            out.append(f"{name} must be a positive integer, got {data[name]!r}")
+    if "pool" in data and 28 % data["pool"]:
+        out.append(f"pool must divide 28 (the MNIST side), got {data['pool']!r}")
+    if "std" in data and not data["std"] > 0:
+        out.append(f"std must be positive, got {data['std']!r}")
+    classes = {**DATA_OPTIONS.get(config.dataset, {}), **data}.get("classes", 2)
+    if config.model == "mlp" and classes < 2:
+        out.append("the mlp needs classes >= 2 (one class leaves nothing to learn; the "
+                   "logistic model takes one blob)")
+    return out
 
 
 def _positive(problems: list, obj: Any, *names: str) -> None:

@@ -296,10 +296,10 @@ def load_dataset(name: str, split: str, **kwargs):
 
 
 from .data_extra import (load_fashion_mnist, load_imdb, load_mnist,  # noqa: E402,F401
-                         load_mnist10k)
+                         load_mnist1k, load_mnist10k)
 
 DATASETS.update({"fmnist": load_fashion_mnist, "imdb": load_imdb, "mnist": load_mnist,
-                 "mnist10k": load_mnist10k})
+                 "mnist10k": load_mnist10k, "mnist1k": load_mnist1k})
 
 # Tensors and batches live in companion.batching; these names stay importable from here.
 from .batching import (CIFAR10_MEAN, CIFAR10_STD, augment_crop_flip,  # noqa: E402,F401

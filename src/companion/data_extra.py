@@ -187,3 +187,37 @@ def load_imdb(split: str, download: bool = True) -> ArrayDataset:
                     "aclImdb-labeled.tar.gz", IMDB_URL)
     return ArrayDataset(torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"]),
                         str(arrays["source"]))
+
+
+# ------------------------------------------------------------------ Sagun et al. (2017)
+MNIST1K_TRAIN, MNIST1K_TEST, MNIST1K_SEED = 1000, 2000, 0
+
+
+def load_mnist1k(split: str, download: bool = True) -> ArrayDataset:
+    """Sagun et al.'s "1K examples from the MNIST dataset", offline: 1,000 images drawn at
+    random (fixed seed) from the 10k test split (all the mirror has) as the training set,
+    2,000 others as held-out data."""
+    full = load_mnist("test", download)
+    order = torch.randperm(len(full.y), generator=torch.Generator().manual_seed(MNIST1K_SEED))
+    part = (order[:MNIST1K_TRAIN] if _split(split) == "train"
+            else order[MNIST1K_TRAIN:MNIST1K_TRAIN + MNIST1K_TEST])
+    return ArrayDataset(full.x[part].clone(), full.y[part].clone(),
+                        f"{full.source}, 1k random training / 2k held-out images of t10k")
+
+
+def make_blobs(n: int, dim: int, centers: int, std: float, seed: int) -> tuple:
+    """Gaussian blobs as the authors' code draws them (``sklearn.datasets.make_blobs`` then
+    ``preprocessing.scale``): ``centers`` centres uniform in (−10, 10)^dim, equal cluster
+    sizes (the first n mod centers clusters one point more), isotropic noise of standard
+    deviation ``std``, shuffled, then every feature z-scored over all n points.
+    Returns float32 inputs (n, dim) and int64 labels (n,)."""
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(-10.0, 10.0, size=(centers, dim))
+    sizes = [n // centers + (1 if i < n % centers else 0) for i in range(centers)]
+    x = np.concatenate([rng.normal(means[i], std, size=(m, dim)) for i, m in enumerate(sizes)])
+    y = np.concatenate([np.full(m, i) for i, m in enumerate(sizes)])
+    order = rng.permutation(n)
+    x, y = x[order], y[order]
+    spread = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64))

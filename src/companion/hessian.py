@@ -307,3 +307,12 @@ class HessianOperator:
         return (f"HessianOperator(dim={self.dim}, batches={len(self._batches)}, "
                 f"N={self.num_data}, weight_decay={self.weight_decay}, "
                 f"bn_mode={self.bn_mode!r}, dtype={self.dtype}, device={self.device})")
+
+
+def __getattr__(name: str):
+    """``from companion.hessian import GGNOperator`` (defined in :mod:`companion.ggn`)."""
+    if name == "GGNOperator":
+        from companion.ggn import GGNOperator
+
+        return GGNOperator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

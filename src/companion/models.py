@@ -247,6 +247,8 @@ def _lenet_small(**options) -> LeNet:
 
 
 # ------------------------------------------------------------------ registry
+from .models_small import MODEL_OPTIONS, MLP, LogisticRegression, PooledCNN  # noqa: E402
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "simplecnn": SimpleCNN,
     "resnet32": ResNet32,
@@ -255,6 +257,9 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "textcnn": TextCNN,
     "lenet": LeNet,
     "lenet_small": _lenet_small,
+    "mlp": MLP,
+    "logistic": LogisticRegression,
+    "pooledcnn": PooledCNN,
 }
 MODEL_DATASETS: dict[str, tuple] = {  # the data sets (keys of companion.tasks.TASKS) each trains on
     "simplecnn": ("cifar10", "fmnist", "cifar100"),
@@ -263,7 +268,10 @@ MODEL_DATASETS: dict[str, tuple] = {  # the data sets (keys of companion.tasks.T
     "lstm": ("ptb",),
     "textcnn": ("imdb",),
     "lenet": ("mnist10k", "mnist", "cifar10", "fmnist"),
-    "lenet_small": ("mnist10k", "mnist", "cifar10", "fmnist"),
+    "lenet_small": ("mnist10k", "mnist", "cifar10", "fmnist", "mnist1k"),
+    "mlp": ("blobs", "mnist1k", "mnist10k", "fmnist"),
+    "logistic": ("blobs",),
+    "pooledcnn": ("mnist1k", "mnist10k", "fmnist"),
 }
 
 

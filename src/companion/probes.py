@@ -267,6 +267,7 @@ def _positive_int(value) -> bool:
 from .probes_tables import HessianNorms, Validation  # noqa: E402
 # post-hoc probes: analyses of a run's saved snapshots after training (Alain et al. 2019)
 from .probes_snapshots import POST_HOC  # noqa: E402
+from .probes_spectra import POST_HOC_SPECTRA  # noqa: E402  (Sagun et al. 2017)
 
 PROBES = {p.name: p for p in (Metrics, TopEigen, SharpestDirections, Validation, HessianNorms,
-                              *POST_HOC)}
+                              *POST_HOC, *POST_HOC_SPECTRA)}

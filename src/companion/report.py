@@ -63,7 +63,9 @@ class FigureOutcome:
         flat = {label: config.flat() for label, (config, _) in self.runs.items()}
         if not flat:
             return "<p class='params-common'>No training run.</p>"
-        keys = [k for k in next(iter(flat.values())) if k not in PARAMETER_COLUMNS_SKIP]
+        keys = [k for k in dict.fromkeys(k for f in flat.values() for k in f)
+                if k not in PARAMETER_COLUMNS_SKIP]   # runs may set different options
+        flat = {label: {k: f.get(k, "—") for k in keys} for label, f in flat.items()}
         varying = [k for k in keys if len({repr(f[k]) for f in flat.values()}) > 1]
         shared = [k for k in keys if k not in varying]
         head = "".join(f"<th>{html.escape(k)}</th>" for k in varying)

@@ -250,7 +250,7 @@ def main(argv: Optional[list] = None) -> int:
 def _dispatch(args) -> int:
     if args.command == "list":
         for fid, figure in registry.figures().items():
-            print(f"{fid:>12}  {figure.notebook:<18} {figure.title}")
+            print(f"{fid:>13}  {figure.notebook:<18} {figure.title}")
         print(f"profiles: {', '.join(registry.PROFILES)}")
         return 0
     params, grids = _split_params(_parse_params(args.param))

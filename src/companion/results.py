@@ -44,6 +44,7 @@ SCHEMA_VERSION = 2  # bump when the layout of stored results changes
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(__file__).resolve().parent
 NUMERIC_MODULES = ("config.py", "data.py", "data_extra.py", "batching.py", "models.py",
+                   "models_small.py",
                    "tasks.py", "optim.py", "probes.py", "probes_tables.py", "hessian.py",
                    "lanczos.py", "training.py", "runtime.py")
 _CODE_VERSION: Optional[str] = None

@@ -46,8 +46,10 @@ class Snapshots:
         self.model = build_model(config.model, **self.task.build_options).to(self.device)
         self.num_matvecs = 0
 
-    def load(self, step: int) -> None:
-        path = self.cache.snapshot_path(self.config, step)
+    def load(self, step) -> None:
+        """The weights after ``step`` (a snapshot), or the final weights for "end"."""
+        path = (self.cache.weights_path(self.config) if step == "end"
+                else self.cache.snapshot_path(self.config, step))
         if not path.exists():
             raise FileNotFoundError(f"no snapshot at step {step} ({path}); snapshot_steps of "
                                     f"this run: {list(self.config.snapshot_steps)}")
@@ -158,7 +160,8 @@ def principal_cosines(a: torch.Tensor, b: torch.Tensor) -> list:
 
 
 # ------------------------------------------------------------------ post-hoc probes
-ANALYSIS_MODULES = ("snapshot_curvature.py", "probes_snapshots.py")
+ANALYSIS_MODULES = ("snapshot_curvature.py", "probes_snapshots.py", "probes_spectra.py",
+                    "dense.py", "ggn.py")
 
 
 _ANALYSIS_VERSION = None

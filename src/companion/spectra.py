@@ -23,7 +23,13 @@ import math
 
 import torch
 
-__all__ = ["frobenius_norm_top", "hutchinson_frobenius", "hutchinson_trace"]
+__all__ = ["frobenius_norm_top", "hutchinson_frobenius", "hutchinson_trace",
+           "count_outliers", "OUTLIER_METHODS", "OUTLIER_WINDOW", "count_negative"]
+
+OUTLIER_METHODS = ("gap", "ratio", "elbow")  # Sagun et al. (2017), Table 1's three
+OUTLIER_WINDOW = 120      # outliers are searched among the top 120 (the paper plots the top 120)
+RATIO_FLOOR = 1e-6        # ratios λ_i/λ_{i+1} only where λ_{i+1} > RATIO_FLOOR · λ_1
+NEGATIVE_TOL = 1e-6       # "negative" means λ < −NEGATIVE_TOL · λ_max (rounding of dense builds)
 
 
 def frobenius_norm_top(eigenvalues, k: int = 50) -> float:
@@ -83,3 +89,57 @@ def hutchinson_frobenius(op, num_samples: int = 20, seed: int = 0) -> tuple[floa
     est = math.sqrt(max(mean, 0.0))
     se_mean = float(s.std() / math.sqrt(num_samples))
     return est, (se_mean / (2 * est) if est > 0 else 0.0)
+
+
+def _top_sorted(eigenvalues, window: int) -> torch.Tensor:
+    lam = torch.as_tensor(eigenvalues, dtype=torch.float64).reshape(-1)
+    if lam.numel() < 3:
+        raise ValueError(f"need at least 3 eigenvalues to count outliers, got {lam.numel()}")
+    if not torch.isfinite(lam).all():
+        raise ValueError("eigenvalues contain nan or inf")
+    top = lam.sort(descending=True).values[:window]
+    if top[0] <= 0:
+        raise ValueError("the largest eigenvalue is not positive: there is no bulk to stand "
+                         "out from")
+    return top
+
+
+def count_outliers(eigenvalues, method: str = "gap", window: int = OUTLIER_WINDOW) -> int:
+    r"""How many eigenvalues stand above the bulk (Sagun et al. 2017, Table 1), among the
+    ``window`` largest, sorted :math:`\lambda_1 \ge \lambda_2 \ge \dots`:
+
+    * ``"gap"``: the largest consecutive gap, :math:`\arg\max_i \lambda_i - \lambda_{i+1}`;
+    * ``"ratio"``: the largest consecutive ratio :math:`\lambda_i / \lambda_{i+1}`, over
+      :math:`\lambda_{i+1} > 10^{-6}\lambda_1` (no division by the near-zero bulk);
+    * ``"elbow"``: the elbow of the scree plot, the rank whose :math:`\log_{10}\lambda` lies
+      farthest below the chord from rank 1 to rank ``window``; the outliers are the ranks
+      before it (eigenvalues below :math:`10^{-6}\lambda_1` count as that floor).
+
+    The paper gives no formulas; these are the companion's, fixed before any run. The
+    count ``i`` means λ_1 … λ_i are the outliers.
+    """
+    if method not in OUTLIER_METHODS:
+        raise ValueError(f"method must be one of {OUTLIER_METHODS}, got {method!r}")
+    if not (isinstance(window, int) and window >= 3):
+        raise ValueError(f"window must be an integer >= 3, got {window!r}")
+    top = _top_sorted(eigenvalues, window)
+    if method == "gap":
+        return int(torch.argmax(top[:-1] - top[1:])) + 1
+    floor = RATIO_FLOOR * top[0]
+    if method == "ratio":
+        valid = top[1:] > floor
+        if not valid.any():
+            return 1
+        ratios = torch.where(valid, top[:-1] / top[1:].clamp(min=floor), torch.zeros(()))
+        return int(torch.argmax(ratios)) + 1
+    logs = top.clamp(min=floor).log10()
+    ranks = torch.arange(len(logs), dtype=torch.float64)
+    chord = logs[0] + (logs[-1] - logs[0]) * ranks / (len(logs) - 1)
+    return max(int(torch.argmax(chord - logs)), 1)
+
+
+def count_negative(eigenvalues, tol: float = NEGATIVE_TOL) -> int:
+    """How many eigenvalues are below −tol · λ_max (Sagun et al.: float rounding of a dense
+    Hessian leaves a ±1e-12-relative haze around zero that must not count)."""
+    lam = torch.as_tensor(eigenvalues, dtype=torch.float64).reshape(-1)
+    return int((lam < -tol * lam.max().clamp(min=0)).sum())

@@ -19,7 +19,12 @@ from .batching import FMNIST_MEAN, FMNIST_STD, MNIST_MEAN, MNIST_STD
 from .models import cross_entropy
 
 FMNIST, MNIST = (FMNIST_MEAN, FMNIST_STD), (MNIST_MEAN, MNIST_STD)
-GRAYSCALE = ("fmnist", "mnist", "mnist10k")  # 1 × 28 × 28 images
+GRAYSCALE = ("fmnist", "mnist", "mnist10k", "mnist1k")  # 1 × 28 × 28 images
+# data set → option → default (RunConfig.data_options): Gaussian blobs as the authors of
+# Sagun et al. (2017) draw them (``std`` is make_blobs' cluster_std, their "covariance
+# multiplier"); MNIST-1k mean-pooled ``pool`` × ``pool`` (28 → 28/pool pixels a side)
+DATA_OPTIONS = {"blobs": {"classes": 10, "std": 1.0, "dim": 100}, "mnist1k": {"pool": 1}}
+BLOBS_N = 1000  # training points (and as many test points) unless n_train / n_test say
 
 BN_MODELS = ("resnet32", "vgg11")  # models with an optional BatchNorm (RunConfig.batch_norm)
 from .optim import optimizer_spec
@@ -51,14 +56,43 @@ def image_task(config, device: torch.device) -> Task:
     """CIFAR-10/100, Fashion-MNIST or MNIST on the device: a training subset, fixed probe subsets,
     a validation split from the tail of the training split, a test subset."""
     load, num_classes, mean, std = IMAGE_SETS[config.dataset]
-    norm = lambda x: data_lib.normalize_images(x, device, mean=mean, std=std)  # noqa: E731
+    pool = data_options(config).get("pool", 1)
+
+    def norm(x):
+        x = data_lib.normalize_images(x, device, mean=mean, std=std)
+        return torch.nn.functional.avg_pool2d(x, pool) if pool > 1 else x
     options = {"num_classes": num_classes, "width": config.width}
     if config.model in BN_MODELS:
         options["batch_norm"] = config.batch_norm
     if config.dataset in GRAYSCALE:
-        options.update(in_channels=1, image_size=28)
+        options.update(in_channels=1, image_size=28 // pool)
     return _array_task(config, device, load("train"), load("test"), norm,
                        data_lib.augment_crop_flip if config.augment else None, options, "images")
+
+
+def data_options(config) -> dict:
+    """The run's data options, defaults filled in."""
+    return {**DATA_OPTIONS.get(config.dataset, {}), **dict(config.data_options)}
+
+
+def blobs_task(config, device: torch.device) -> Task:
+    """Gaussian blobs (:func:`companion.data_extra.make_blobs`): 2N points drawn and z-scored
+    together from the run's seed, the first N train and the last N test (the authors' code)."""
+    from types import SimpleNamespace
+
+    from .data_extra import make_blobs
+
+    o = data_options(config)
+    n_train, n_test = config.n_train or BLOBS_N, config.n_test or config.n_train or BLOBS_N
+    x, y = make_blobs(n_train + n_test, o["dim"], o["classes"], o["std"], config.seed + 20170)
+    source = (f"{o['classes']} Gaussian blob(s) in {o['dim']} dimensions, std {o['std']:g} "
+              "(make_blobs, z-scored)")
+    train = SimpleNamespace(x=x[:n_train], y=y[:n_train], source=source)
+    test = SimpleNamespace(x=x[n_train:], y=y[n_train:], source=source)
+    options = {"num_classes": max(o["classes"], 2), "width": config.width,
+               "in_features": o["dim"]}
+    return _array_task(config, device, train, test, lambda t: t.to(device), None, options,
+                       "points")
 
 
 def text_task(config, device: torch.device) -> Task:
@@ -142,11 +176,19 @@ IMAGE_SETS = {"cifar10": (data_lib.load_cifar10, 10, *CIFAR),  # loader, classes
               "cifar100": (data_lib.load_cifar100, 100, *CIFAR),
               "fmnist": (data_lib.load_fashion_mnist, 10, *FMNIST),
               "mnist": (data_lib.load_mnist, 10, *MNIST),
-              "mnist10k": (data_lib.load_mnist10k, 10, *MNIST)}
+              "mnist10k": (data_lib.load_mnist10k, 10, *MNIST),
+              "mnist1k": (data_lib.load_mnist1k, 10, *MNIST)}
 TASKS = {"cifar10": image_task, "cifar100": image_task, "fmnist": image_task,
-         "mnist": image_task, "mnist10k": image_task,
+         "mnist": image_task, "mnist10k": image_task, "mnist1k": image_task,
+         "blobs": blobs_task,
          "imdb": text_task, "ptb": language_task}
 
 
 def build_task(config, device: torch.device) -> Task:
-    return TASKS[config.dataset](config, device)
+    """The run's task; its ``build_options`` include the run's model options."""
+    from .models import MODEL_OPTIONS
+
+    task = TASKS[config.dataset](config, device)
+    task.build_options = {**task.build_options, **MODEL_OPTIONS.get(config.model, {}),
+                          **dict(config.model_options)}
+    return task

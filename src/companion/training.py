@@ -12,9 +12,12 @@
 * after each of ``snapshot_steps`` the weights are saved (``ResultsCache.snapshot_path``)
   and the probes measure, so analyses can revisit those points after training (post-hoc
   probes, :mod:`companion.probes_snapshots`); ``max_steps`` ends a run mid-epoch;
-* a checkpoint is written atomically after every epoch (model, optimizer, RNG states and
-  the probes' state), so an interrupted run resumes where it stopped and ends with the
-  same numbers;
+* a checkpoint is written atomically after the first epoch and then after any epoch that
+  ends ``CHECKPOINT_SECONDS`` after the last one (model, optimizer, RNG states and the
+  probes' state), so an interrupted run resumes where it stopped and ends with the same
+  numbers (full-batch runs of 10,000 one-step epochs are not slowed by 10,000 saves);
+* ``stop_grad_norm`` ends a run after the first step whose (mini)batch gradient norm is at
+  most that value (the stopping rule of Sagun et al.'s code);
 * an optimizer that steers by the top Hessian eigenvectors (``nudged``) gets them from a
   warm-started Lanczos run before the first step and every ``refresh_every`` steps (every
   epoch when 0), and once more after the last step to measure the end point; each refresh
@@ -44,6 +47,7 @@ from .tasks import build_task, generator
 
 DIVERGENCE_FACTOR = 1e3  # a batch loss this many times the initial loss counts as divergence
 GD_CHUNK = 512           # full-batch gradients are accumulated over chunks of this many examples
+CHECKPOINT_SECONDS = 30  # wall time between checkpoints (the first epoch always writes one)
 
 
 def train(config: RunConfig, cache: Optional[ResultsCache] = None,
@@ -114,7 +118,7 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
         state["elapsed_s"] += time.perf_counter() - start
     reporter.start_run(config, state)
 
-    epochs_this_call = 0
+    epochs_this_call, last_save = 0, float("-inf")
     while not _finished(config, state):
         start = time.perf_counter()
         for group in optimizer.param_groups:  # the schedule of App. A.2: one drop of η
@@ -126,11 +130,15 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
                                                   or _finished(config, state)):
             measure("epoch")
         state["elapsed_s"] += time.perf_counter() - start
-        _save_checkpoint(checkpoint, model, optimizer, gen, state)
-        reporter.epoch_done(config, state)
         epochs_this_call += 1
         out_of_time = deadline is not None and time.monotonic() > deadline
-        if out_of_time or (stop_after_epochs is not None and epochs_this_call >= stop_after_epochs):
+        stop = out_of_time or (stop_after_epochs is not None
+                               and epochs_this_call >= stop_after_epochs)
+        if stop or time.monotonic() - last_save >= CHECKPOINT_SECONDS:
+            _save_checkpoint(checkpoint, model, optimizer, gen, state)
+            last_save = time.monotonic()
+        reporter.epoch_done(config, state)
+        if stop:
             return {"interrupted": True, "history": state["history"]}
 
     if steering is not None and state["diverged_at_step"] is None:
@@ -139,6 +147,7 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
         "history": state["history"],
         "step_log": state["step_log"],
         "diverged_at_step": state["diverged_at_step"],
+        **({"stopped_at_step": state.get("stopped_at_step")} if config.stop_grad_norm else {}),
         "refreshes": state["refreshes"],
         "steps_per_epoch": task.steps_per_epoch,
         "num_parameters": sum(p.numel() for p in model.parameters()),
@@ -154,7 +163,7 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
 
 
 def _finished(config: RunConfig, state: dict) -> bool:
-    if state["diverged_at_step"] is not None:
+    if state["diverged_at_step"] is not None or state.get("stopped_at_step") is not None:
         return True
     if config.max_steps is not None:
         return state["step"] >= config.max_steps
@@ -182,9 +191,11 @@ def _train_one_epoch(model, optimizer, task, config, gen, state, measure, steeri
         if steering is not None and steering.due(state["step"], index):
             steering.refresh(model, optimizer, state)
             model.train()
-        loss, acc = _step(model, optimizer, task.loss_fn, inputs, targets, config)
+        loss, acc, grad_norm = _step(model, optimizer, task.loss_fn, inputs, targets, config)
         state["step"] += 1
         state["step_log"].append([state["step"], round(loss, 6), round(acc, 6)])
+        if config.stop_grad_norm is not None and grad_norm <= config.stop_grad_norm:
+            state["stopped_at_step"] = state["step"]
         if state["initial_loss"] is None:
             state["initial_loss"] = loss
         if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(state["initial_loss"], 1e-3):
@@ -196,11 +207,14 @@ def _train_one_epoch(model, optimizer, task, config, gen, state, measure, steeri
         if state["step"] <= config.zoom_steps and state["step"] % config.zoom_every == 0:
             measure("zoom")
         after_step()
+        if state.get("stopped_at_step") is not None:
+            return
 
 
 def _step(model, optimizer, loss_fn, inputs, targets, config) -> tuple:
-    """One (mini- or full-) batch step: (loss, accuracy) of the batch before the update.
-    Full batches are accumulated in chunks of ``GD_CHUNK`` examples."""
+    """One (mini- or full-) batch step: (loss, accuracy, gradient norm) of the batch before
+    the update (the norm only with ``stop_grad_norm``, else nan). Full batches are
+    accumulated in chunks of ``GD_CHUNK`` examples."""
     optimizer.zero_grad(set_to_none=True)
     chunk = GD_CHUNK if optimizer_spec(config.optimizer).full_batch else len(inputs)
     total, correct = torch.zeros(()), torch.zeros(())
@@ -211,8 +225,12 @@ def _step(model, optimizer, loss_fn, inputs, targets, config) -> tuple:
         loss.backward()
         total += loss.detach().cpu()
         correct += (outputs.detach().argmax(-1) == yb).sum().cpu()
+    grad_norm = float("nan")
+    if config.stop_grad_norm is not None:
+        grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        grad_norm = float(torch.sqrt(sum(g.double().pow(2).sum() for g in grads)))
     optimizer.step()
-    return float(total), float(correct) / targets.numel()
+    return float(total), float(correct) / targets.numel(), grad_norm
 
 
 class _Steering:

@@ -1,0 +1,326 @@
+"""Sagun et al. (2017) on MNIST-1k and CIFAR-10: wider networks (Figs. 3, 5), large against
+small batches (Figs. 4, 6), and large-batch training followed by small-batch training with
+the straight line between the two solutions (Figs. 8–9): the figure entries and the
+claims S3–S6, S8, S9 (the blob figures are in :mod:`.outlier_counts`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..claims import NOT_REACHED, Claim, every
+from ..config import RunConfig
+from ..probes import Metrics
+from ..probes_spectra import DenseSpectrum, LineBetween
+from ..registry import Figure, RunSpec, register
+from ..spectra import NEGATIVE_TOL, count_negative, count_outliers
+from . import outlier_counts_plots as P
+from .outlier_counts import CHAPTER, MNIST_SMOKE, PAPER
+from .outlier_counts_claims import negative_fraction, spectrum
+
+
+def _complete(runs: dict, point: str = "end") -> bool:
+    return all(r["spectrum"][point]["H"]["complete"] for _, r in runs.values())
+
+
+# ----------------------------------------------------------------------------- Fig. 3
+def _losses(runs: dict) -> list:
+    return [r["spectrum"]["end"]["loss"] for _, r in runs.values()]
+
+
+def s3_top_unchanged() -> Claim:
+    def check(runs):
+        losses = _losses(runs)
+        top = np.array([spectrum(r)[:10] for _, r in runs.values()])
+        spread = top.max(0) / top.min(0)
+        evidence = (f"max/min over widths of λ1…λ10: {np.round(spread, 2).tolist()}; final "
+                    f"training losses {[f'{v:.3g}' for v in losses]}")
+        if max(losses) > 10 * min(losses):
+            return NOT_REACHED, evidence + " (void: the losses differ by more than 10×)"
+        return bool(np.all(spread <= 2) and np.all(top > 0)), evidence + \
+            " (holds if every ratio ≤ 2)"
+    return Claim("S3.1: a wider network does not change the size of the large eigenvalues "
+                 "(Fig. 3).", check)
+
+
+def s3_same_count() -> Claim:
+    def check(runs):
+        ns = {label: count_outliers(spectrum(r), "elbow") for label, (_, r) in runs.items()}
+        return max(ns.values()) - min(ns.values()) <= 1, (
+            f"elbow counts {ns} (holds if they differ by at most 1)")
+    return Claim("S3.2: nor their number (Fig. 3).", check)
+
+
+# ----------------------------------------------------------------------------- Figs. 4–6
+def _lb_sb(runs: dict) -> tuple:
+    lb = next(r for label, (_, r) in runs.items() if label.startswith("LB"))
+    sb = next(r for label, (_, r) in runs.items() if label.startswith("SB"))
+    return spectrum(lb), spectrum(sb)
+
+
+def s4_lb_larger() -> Claim:
+    def check(runs):
+        lb, sb = _lb_sb(runs)
+        wins = int(np.sum(lb[:10] > sb[:10]))
+        return wins >= 8 and lb[0] > sb[0], (
+            f"λ_i(LB) > λ_i(SB) for {wins} of i = 1…10; λ1 {lb[0]:.4g} (LB) vs {sb[0]:.4g} (SB) "
+            "(holds if ≥ 8 and λ1(LB) > λ1(SB))")
+    return Claim("S4.1: the large batch method locates points with larger positive "
+                 "eigenvalues (Fig. 4).", check)
+
+
+def s4_same_count() -> Claim:
+    def check(runs):
+        lb, sb = _lb_sb(runs)
+        a, b = count_outliers(lb, "elbow"), count_outliers(sb, "elbow")
+        return abs(a - b) <= 1, f"elbow counts LB {a}, SB {b} (holds if they differ by ≤ 1)"
+    return Claim("S4.2: large batch methods produce the same number of outliers (§1.2).", check)
+
+
+def s5_same_fraction() -> Claim:
+    def check(runs):
+        if not _complete(runs):
+            return NOT_REACHED, "needs complete spectra (method=dense)"
+        fr = {label: negative_fraction(spectrum(r)) for label, (_, r) in runs.items()}
+        listing = ", ".join(f"{k}: {v:.2%}" for k, v in fr.items())
+        ok = min(fr.values()) > 0 and max(fr.values()) <= 1.5 * min(fr.values())
+        return ok, f"negative eigenvalues {listing} (holds if within a factor 1.5)"
+    return Claim("S5.1: the ratio of negative eigenvalues remains the same across widths "
+                 "(Fig. 5).", check)
+
+
+def s5_negatives_small() -> Claim:
+    def items(runs):
+        for label, (_, result) in runs.items():
+            lam = spectrum(result)
+            n, ratio = count_negative(lam), abs(min(lam.min(), 0.0)) / lam.max()
+            yield n >= 1 and ratio <= 0.05, (f"{label}: {n} negative, |λ_min|/λ_max = "
+                                             f"{ratio:.2g}{' (≤ 1e-2)' if ratio <= 1e-2 else ''}")
+
+    def check(runs):
+        if not _complete(runs):
+            return NOT_REACHED, "needs complete spectra (method=dense)"
+        return every(items(runs), f"negative: below −{NEGATIVE_TOL:g}·λ_max; holds if every "
+                                  "run has one and |λ_min| ≤ 0.05·λ_max")
+    return Claim("S5.2: after training there are negative eigenvalues, small beside the "
+                 "large ones (Figs. 5–6).", check)
+
+
+# ------------------------------------------------------------------ MNIST-1k (Figs. 3–6)
+WIDTHS = (10, 30, 50, 70)
+
+
+def width_run(h: int, pool: int, probe) -> RunSpec:
+    side = 28 // pool
+    return RunSpec(f"{side * side}-{h}-10", RunConfig(
+        model="mlp", dataset="mnist1k", data_options=(("pool", pool),) if pool > 1 else (),
+        augment=False, model_options=(("hidden", (h,)), ("init_std", 0.0)), optimizer="gd",
+        lr=0.1, max_steps=20_000, track_every=500, snapshot_steps=(0,),
+        probes=(Metrics(n_eval=1000), probe)))
+
+
+MNIST_SHRUNK = {"default": "2,000 GD steps (paper profile: 20,000; the paper gives neither)",
+                "smoke": "100 images, 20 steps (tests)",
+                "paper": "20,000 GD steps at η = 0.1 (the paper: \"the same step size and the "
+                         "same number of iterations\", unstated)"}
+WIDTH_PROFILES = lambda runs, smoke, default: {  # noqa: E731
+    "smoke": {r.label: {**MNIST_SMOKE, **smoke} for r in runs},
+    "default": {r.label: {"max_steps": 2000, **default} for r in runs},
+    "paper": {r.label: {} for r in runs}}
+
+FIG3_RUNS = tuple(width_run(h, 1, DenseSpectrum(at_init=False, method="lanczos")) for h in WIDTHS)
+register(Figure(
+    id="sagun-3", title="The top 120 eigenvalues for hidden widths 10 to 70 (MNIST-1k)",
+    notebook=CHAPTER, paper=PAPER, plot=P.plot_widths_top,
+    caption=("The largest 120 eigenvalues of each of the four Hessians ranked in an increasing "
+             "order: fully connected networks with 10, 30, 50 and 70 hidden units trained "
+             "with the same step size and the same number of iterations on 1K MNIST examples."),
+    runs=FIG3_RUNS, profiles=WIDTH_PROFILES(FIG3_RUNS, {"top": 20}, {}),
+    shrunk={**MNIST_SHRUNK, "default": MNIST_SHRUNK["default"] + "; the top 120 by Lanczos "
+            "(paper profile: dense, on a GPU)"},
+    claims=(s3_top_unchanged(), s3_same_count()),
+))
+
+FIG5_RUNS = tuple(width_run(h, 4, DenseSpectrum(at_init=False)) for h in WIDTHS)
+register(Figure(
+    id="sagun-5", title="Negative eigenvalues in percent of the spectrum, widths 10 to 70",
+    notebook=CHAPTER, paper=PAPER, plot=P.plot_negative_tail,
+    caption=("Negative eigenvalues at the bottom when increasing the number of hidden nodes "
+             "(compare with Figure 3). x-axis indicates the order of the eigenvalue in "
+             "percentages."),
+    runs=FIG5_RUNS, profiles=WIDTH_PROFILES(FIG5_RUNS, {}, {}),
+    shrunk={**MNIST_SHRUNK, "default": MNIST_SHRUNK["default"] + "; 7×7 mean-pooled MNIST "
+            "(49 inputs, 610–4,210 parameters) so that every spectrum is complete on a CPU; "
+            "h = 10 has fewer parameters than examples"},
+    claims=(s5_same_fraction(), s5_negatives_small()),
+))
+
+
+def batch_run(label: str, batch_size: int) -> RunSpec:
+    return RunSpec(label, RunConfig(
+        model="pooledcnn", dataset="mnist1k", data_options=(("pool", 2),), augment=False,
+        optimizer="sgd", lr=0.05, batch_size=batch_size, max_steps=2000,
+        track_every=max(1, 200 * batch_size // 1000), snapshot_steps=(0,),
+        probes=(Metrics(n_eval=1000), DenseSpectrum(at_init=False, chunk=100))))
+
+
+LB_SB = (batch_run("LB (S = 512)", 512), batch_run("SB (S = 10)", 10))
+LB_SB_PROFILES = {"smoke": {r.label: {**MNIST_SMOKE, "track_every": 1} for r in LB_SB},
+                  "default": {}, "paper": {}}
+LB_SB_SHRUNK = {"default": "a 1,674-parameter convnet on 14×14 mean-pooled MNIST-1k (the "
+                "paper's convnet is unspecified), η = 0.05, 2,000 steps (the paper: unstated)",
+                "smoke": MNIST_SHRUNK["smoke"], "paper": "as the default profile"}
+register(Figure(
+    id="sagun-4", title="Large batch against small batch: the outliers",
+    notebook=CHAPTER, paper=PAPER, plot=P.plot_lb_sb_top,
+    caption="Outlier eigenvalues of LB (bs = 512) vs SB (bs = 10).",
+    runs=LB_SB, profiles=LB_SB_PROFILES, shrunk=LB_SB_SHRUNK,
+    claims=(s4_lb_larger(), s4_same_count()),
+))
+
+register(Figure(
+    id="sagun-6", title="Large batch against small batch: the negative eigenvalues",
+    notebook=CHAPTER, paper=PAPER, plot=P.plot_lb_sb_bottom,
+    caption=("Negative eigenvalues at the bottom for LB-SB experiment on MNIST (compare with "
+             "Figure 4)."),
+    runs=LB_SB, profiles=LB_SB_PROFILES, shrunk=LB_SB_SHRUNK,
+    claims=(s5_negatives_small(),),
+))
+
+# ------------------------------------------------------------------ CIFAR-10: LB then SB
+PART_ONE = RunConfig(model="simplecnn", dataset="cifar10", augment=False, optimizer="sgd",
+                     lr=0.05, batch_size=1000, max_steps=25_000, zoom_steps=25_000,
+                     zoom_every=100, track_every=10_000, probes=(Metrics(n_eval=10_000),))
+PART_TWO = PART_ONE.with_overrides(batch_size=32, start_from=PART_ONE)
+SWITCH_RUNS = (RunSpec("I: large batch", PART_ONE),
+               RunSpec("II: small batch", PART_TWO.with_overrides(
+                   probes=(Metrics(n_eval=10_000), LineBetween(n_eval=10_000)))))
+SWITCH_DEFAULT = {"width": 0.25, "n_train": 5000, "n_test": 2000, "metrics.n_eval": 1000,
+                  "max_steps": 2000, "zoom_steps": 2000, "zoom_every": 50}
+SWITCH_SMOKE = {"width": 0.125, "n_train": 256, "n_test": 128, "metrics.n_eval": 128,
+                "max_steps": 6, "zoom_steps": 6, "zoom_every": 2}
+
+
+def _switch_profile(shrink: dict, large: int, small: int) -> dict:
+    """Part I at batch ``large``; Part II at ``small``, starting from that very run."""
+    first = PART_ONE.with_overrides(**shrink, batch_size=large)
+    return {"I: large batch": {**shrink, "batch_size": large},
+            "II: small batch": {**shrink, "batch_size": small, "start_from": first,
+                                "line.n_eval": shrink["metrics.n_eval"]}}
+
+
+SWITCH_PROFILES = {"smoke": _switch_profile(SWITCH_SMOKE, 64, 16),
+                   "default": _switch_profile(SWITCH_DEFAULT, 256, 32), "paper": {}}
+
+
+SWITCH_SHRUNK = {
+    "default": "SimpleCNN at ¼ width (the paper's \"bare AlexNet\" is unspecified) on 5,000 "
+               "CIFAR-10 (JPEG q75 mirror) training images, 2,000 test; 2,000 steps of batch "
+               "256 (about 100 epochs) then 2,000 of batch 32, recorded every 50 steps on "
+               "1,000 training images (the paper: 25,000 + 25,000 steps, batch 1,000 then 32, "
+               "every 100)",
+    "smoke": "6 + 6 steps on 256 images (tests)",
+    "paper": "SimpleCNN (no momentum, dropout or BatchNorm: \"bare\") in place of the "
+             "unspecified AlexNet; η = 0.05 (unstated); CIFAR-10 JPEG q75 mirror"}
+
+
+def _part(runs: dict, prefix: str) -> dict:
+    return next(r for label, (_, r) in runs.items() if label.startswith(prefix))
+
+
+def _parts(runs: dict) -> tuple:
+    """(part I's result, part II's result)."""
+    return _part(runs, "I:"), _part(runs, "II:")
+
+
+def records(result: dict) -> list:
+    """The metric records of a part, one per step, in step order."""
+    by_step = {}
+    for r in result["history"]:
+        if "train_loss" in r:
+            by_step.setdefault(r["step"], r)
+    return [by_step[s] for s in sorted(by_step)]
+
+
+def s8_jump() -> Claim:
+    def check(runs):
+        one, two = _parts(runs)
+        last = records(one)[-1]
+        after = next(r for r in records(two) if r["step"] > 0)
+        rises = {k: after[k] / last[k] - 1 for k in ("train_loss", "test_loss")}
+        drops = {k: last[k] - after[k] for k in ("train_acc", "test_acc")}
+        ok = all(v >= 0.05 for v in rises.values()) and all(v > 0 for v in drops.values())
+        return ok, (f"at the first record after the switch (step {after['step']} of part II): "
+                    f"train loss {rises['train_loss']:+.1%}, test loss {rises['test_loss']:+.1%}, "
+                    f"train accuracy {-100 * drops['train_acc']:+.1f} pp, test accuracy "
+                    f"{-100 * drops['test_acc']:+.1f} pp (holds if both losses rise ≥ 5% and "
+                    "both accuracies drop)")
+    return Claim("S8.1: switching to the small batch makes the losses jump and the accuracies "
+                 "drop (Fig. 8).", check)
+
+
+def s8_small_batch_better() -> Claim:
+    def check(runs):
+        one, two = _parts(runs)
+        a, b = records(one)[-1]["test_acc"], records(two)[-1]["test_acc"]
+        n_test = next(iter(runs.values()))[0].n_test or 10_000
+        sigma = 100 * (a * (1 - a) / n_test) ** 0.5
+        evidence = (f"test accuracy {100 * a:.2f}% after part I, {100 * b:.2f}% after part II "
+                    f"({100 * (b - a):+.2f} pp; binomial σ {sigma:.2f} pp on {n_test:,} test "
+                    "images; holds if ≥ +0.5 pp)")
+        if sigma > 0.25:
+            return NOT_REACHED, evidence + " (not decidable: σ > half the threshold)"
+        return b - a >= 0.005, evidence
+    return Claim("S8.2: the small batch reaches a slightly better accuracy (about 1%, §4.1).",
+                 check)
+
+
+def s9_no_barrier() -> Claim:
+    def items(runs):
+        rows = [r for r in _part(runs, "II:")["line"]["rows"] if 0 <= r["alpha"] <= 1]
+        for split in ("train", "test"):
+            loss = [r[f"{split}_loss"] for r in rows]
+            acc = [r[f"{split}_acc"] for r in rows]
+            ends = max(loss[0], loss[-1])
+            barrier, dip = max(loss) - ends, min(acc[0], acc[-1]) - min(acc)
+            yield barrier <= 0.02 * ends and dip <= 0.005, (
+                f"{split}: barrier {barrier:.3g} ({barrier / ends:+.1%} of the larger end), "
+                f"accuracy dip {100 * dip:.2f} pp")
+    return Claim("S9.1: there is no barrier between the large- and the small-batch solution "
+                 "(Fig. 9).", lambda runs: every(items(runs), (
+                     "α ∈ [0, 1]; holds if the barrier is ≤ 2% and the accuracy never drops "
+                     "more than 0.5 pp below the worse end")))
+
+
+def s9_lb_sharper() -> Claim:
+    def check(runs):
+        two = _part(runs, "II:")
+        at = {r["alpha"]: r["train_loss"] for r in two["line"]["rows"]}
+        if not {-0.5, 0.0, 1.0, 1.5} <= set(at):
+            return NOT_REACHED, "needs α = −0.5, 0, 1 and 1.5 on the line"
+        left, right = at[-0.5] - at[0.0], at[1.5] - at[1.0]
+        return left > right, (f"training loss rises {left:.3g} from α = 0 to −0.5 (beyond the "
+                              f"LB solution) and {right:.3g} from α = 1 to 1.5 (beyond SB); "
+                              "holds if the first is larger")
+    return Claim("S9.2: extending the line away from the endpoints shows the sharper large-"
+                 "batch solution (Fig. 9).", check)
+
+
+register(Figure(
+    id="sagun-8", title="Large-batch training, then small-batch training (CIFAR-10)",
+    notebook=CHAPTER, paper=PAPER, plot=P.plot_switch,
+    caption=("Large batch training immediately followed by small batch training on the full "
+             "dataset of CIFAR10 with a raw version of AlexNet."),
+    runs=SWITCH_RUNS, profiles=SWITCH_PROFILES, shrunk=SWITCH_SHRUNK,
+    claims=(s8_jump(), s8_small_batch_better()),
+))
+
+register(Figure(
+    id="sagun-9", title="Loss and accuracy on the line through the two solutions",
+    notebook=CHAPTER, paper=PAPER, plot=P.plot_line,
+    caption=("Loss and accuracy evaluation on the straight line that contains LB and SB "
+             "solutions."),
+    runs=SWITCH_RUNS[1:], profiles={p: {k: v for k, v in o.items() if k.startswith("II")}
+                                    for p, o in SWITCH_PROFILES.items()},
+    shrunk=SWITCH_SHRUNK, claims=(s9_no_barrier(), s9_lb_sharper()),
+))

@@ -1,0 +1,61 @@
+"""The outlier-counts chapter (Sagun et al. 2017): every id at every profile, shared
+training between figures, bad input, and the smoke figures with their claims."""
+
+import json
+
+import pytest
+
+from companion import registry
+from companion.config import ParameterError
+from companion.reproduce import Plan
+from companion.results import run_key
+
+IDS = ("sagun-1", "sagun-2", "sagun-table-1", "sagun-ggn", "sagun-10", "sagun-3", "sagun-5",
+       "sagun-4", "sagun-6", "sagun-8", "sagun-9")
+
+
+@pytest.mark.parametrize("profile", registry.PROFILES)
+def test_every_id_resolves_and_figures_share_their_training(profile):
+    keys = {fid: {label: run_key(c) for label, c in registry.resolve(fid, profile)}
+            for fid in IDS}
+    assert len(keys["sagun-table-1"]) == 19
+    for label, key in keys["sagun-2"].items():   # Fig. 2 is Table 1's SGD-ReLU block
+        assert keys["sagun-table-1"][label] == key
+    assert keys["sagun-4"] == keys["sagun-6"]
+    assert keys["sagun-9"]["II: small batch"] == keys["sagun-8"]["II: small batch"]
+    two = dict(registry.resolve("sagun-8", profile))
+    assert run_key(two["II: small batch"].start_from) == keys["sagun-8"]["I: large batch"]
+    if profile != "smoke":
+        sizes = {label: c.flat()["classes"] for label, c in registry.resolve("sagun-2", profile)}
+        assert sorted(sizes.values()) == [2, 5, 10, 20, 50]
+
+
+def test_bad_input_fails_before_anything_runs():
+    with pytest.raises(ParameterError, match="activation must be one of"):
+        Plan("sagun-2", "smoke", {"activation": "gelu"})
+    with pytest.raises(ParameterError, match="method must be one of"):
+        Plan("sagun-3", "smoke", {"method": "arpack"})
+    with pytest.raises(ParameterError, match="ggn=True needs method=dense"):
+        Plan("sagun-ggn", "smoke", {"method": "lanczos"})
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        Plan("sagun-1", "smoke", {"clases": "3"})
+
+
+def test_smoke_figures_and_claims(tmp_path):
+    plan = Plan(",".join(IDS), "smoke", {}, {}, tmp_path, progress=False)
+    outcomes = plan.run_all()
+    for fid in IDS:
+        out = tmp_path / f"fig-{fid}"
+        assert (out / f"fig-{fid}.png").stat().st_size > 10_000
+        claims = json.loads((out / "claims.json").read_text())
+        assert len(claims) == len(registry.get_figure(fid).claims)
+        assert {c["status"] for c in claims} <= {"holds", "fails", "not reached"}
+    spectrum = outcomes["sagun-ggn"].runs["GD ReLU cov1 k=2"][1]["spectrum"]
+    assert set(spectrum) == {"init", "end", "provenance"} and set(spectrum["end"]) >= {"H", "G", "R"}
+    assert len(spectrum["end"]["H"]["eigenvalues"]) == spectrum["end"]["dim"]
+    line = outcomes["sagun-9"].runs["II: small batch"][1]["line"]
+    assert [r["alpha"] for r in line["rows"]][::10] == [-0.5, 0.5, 1.5]
+    table = outcomes["sagun-ggn"].parameters_table()   # blob and MNIST runs set other options
+    assert "stop_grad_norm" in table and "—" in table
+    ggn = {c.claim[:2]: c.status for c in outcomes["sagun-ggn"].claims}
+    assert ggn["G1"] == "holds"     # exact algebra: holds at any training length
