@@ -151,7 +151,12 @@ plan.show("9")
 # ### Figs. 10 and 11 — does Fig. 4 hold for VGG-11 and for ResNet-32 with BatchNorm?
 #
 # The same sweeps of $\eta$ (top) and $S$ (bottom), VGG-11 (configuration A of Simonyan and
-# Zisserman, with BatchNorm) and ResNet-32 with BatchNorm.
+# Zisserman, with BatchNorm) and ResNet-32 with BatchNorm. ResNet-32 with BatchNorm learns
+# too slowly on a CPU budget at the small learning rates of Fig. 4's SimpleCNN grid, so its
+# default sweeps use Fig. 4's ResNet grid ($\eta \in \{0.1, 0.2, 0.4\}$, the $S$ sweep at
+# $\eta = 0.2$) at eighth width. With BatchNorm, $\lambda_1$ of VGG-11 in train mode is
+# largest at initialization, drops in the first epochs and then creeps up for the rest of a
+# short run, so "the peak" is often not reached there.
 
 # %% tags=["remove-input"]
 plan.show("10")
