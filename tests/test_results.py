@@ -65,3 +65,27 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         atomic_write_json(path, {"a": object()})
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_export_copies_result_and_analyses_and_thins_a_long_step_log(tmp_path):
+    import json
+
+    from companion.config import RunConfig
+    from companion.results import STEP_LOG_KEPT, ResultsCache
+
+    cache = ResultsCache(tmp_path / "cache", read_only_roots=[tmp_path / "paper"])
+    config = RunConfig(seed=7)
+    log = [[i + 1, 0.5, 0.5] for i in range(2 * STEP_LOG_KEPT + 3)]
+    cache.save(config, {"history": [{"step": 0}], "step_log": log, "provenance": {}})
+    (cache.run_dir(config) / "spectrum-abc.json").write_text(json.dumps({"end": 1}))
+    (cache.run_dir(config) / "weights.pt").write_bytes(b"weights")
+    target = cache.export(config)
+    assert target.parent == tmp_path / "paper"
+    copied = json.loads((target / "result.json").read_text())
+    assert copied["step_log_every"] == 3 and copied["step_log"][-1] == log[-1]
+    assert len(copied["step_log"]) <= STEP_LOG_KEPT + 1
+    assert json.loads((target / "spectrum-abc.json").read_text()) == {"end": 1}
+    assert not (target / "weights.pt").exists()
+    short = RunConfig(seed=8)
+    cache.save(short, {"history": [], "step_log": log[:10], "provenance": {}})
+    assert json.loads((cache.export(short) / "result.json").read_text())["step_log"] == log[:10]

@@ -234,6 +234,9 @@ def main(argv: Optional[list] = None) -> int:
     comp.add_argument("figure")
     comp.add_argument("--budget-s", type=float, default=None,
                       help="stop (resumably) after the first epoch past this many seconds")
+    comp.add_argument("--commit", action="store_true",
+                      help="copy each finished run (result and analyses, no weights) into "
+                           "data/paper/runs, to be committed")
     for p in (fig, chap, comp):
         p.add_argument("--profile", default="default")
         p.add_argument("--param", action="append", default=[],
@@ -295,6 +298,8 @@ def _compute(args, params: dict, grids: dict) -> int:
         unfinished += not done
         if done:  # post-hoc probes analyse the saved snapshots (committed with the result)
             attach_analyses(config, result, plan.cache, reporter)
+            if args.commit:
+                print(f"{label}: committed copy in {plan.cache.export(config)}", flush=True)
         last = result["history"][-1]
         curvature = [r for r in result["history"] if "eigenvalues" in r]
         lam = f"λ1={curvature[-1]['eigenvalues'][0]:.4g}, " if curvature else ""
