@@ -43,7 +43,7 @@ from .data import data_dir
 SCHEMA_VERSION = 2  # bump when the layout of stored results changes
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(__file__).resolve().parent
-STEP_LOG_KEPT = 20_000  # per-step entries kept in an exported (committed) result
+STEP_LOG_KEPT = 2_000   # per-step entries kept in an exported (committed) result
 NUMERIC_MODULES = ("config.py", "data.py", "data_extra.py", "batching.py", "models.py",
                    "models_small.py",
                    "tasks.py", "optim.py", "probes.py", "probes_tables.py", "hessian.py",
@@ -155,7 +155,7 @@ class ResultsCache:
         """Copy a finished run's result and its post-hoc analyses (no weights) to ``dest``
         (default: the committed paper results, ``data/paper/runs``). A per-step log longer
         than ``STEP_LOG_KEPT`` entries is thinned to every k-th step (``step_log_every``),
-        so a 10⁶-step run stays a small file."""
+        so a 10⁶-step run stays a small file; the copies are compact JSON."""
         source = self.run_dir(config)
         result = json.loads((source / "result.json").read_text())
         log = result.get("step_log") or []
@@ -164,9 +164,10 @@ class ResultsCache:
             result["step_log"] = log[every - 1::every] + ([log[-1]] if len(log) % every else [])
             result["step_log_every"] = every
         target = Path(dest or self.read_only_roots[0]) / source.name
-        atomic_write_json(target / "result.json", result)
+        compact = lambda obj: json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()  # noqa: E731
+        atomic_write_bytes(target / "result.json", compact(result))
         for analysis in source.glob("*-*.json"):   # post-hoc analyses: <probe>-<key>.json
-            atomic_write_json(target / analysis.name, json.loads(analysis.read_text()))
+            atomic_write_bytes(target / analysis.name, compact(json.loads(analysis.read_text())))
         return target
 
 

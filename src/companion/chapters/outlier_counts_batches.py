@@ -111,8 +111,7 @@ WIDTHS = (10, 30, 50, 70)
 
 
 def width_run(h: int, pool: int, probe) -> RunSpec:
-    side = 28 // pool
-    return RunSpec(f"{side * side}-{h}-10", RunConfig(
+    return RunSpec(f"h = {h}", RunConfig(
         model="mlp", dataset="mnist1k", data_options=(("pool", pool),) if pool > 1 else (),
         augment=False, model_options=(("hidden", (h,)), ("init_std", 0.0)), optimizer="gd",
         lr=0.1, max_steps=20_000, track_every=500, snapshot_steps=(0,),
@@ -123,10 +122,10 @@ MNIST_SHRUNK = {"default": "2,000 GD steps (paper profile: 20,000; the paper giv
                 "smoke": "100 images, 20 steps (tests)",
                 "paper": "20,000 GD steps at η = 0.1 (the paper: \"the same step size and the "
                          "same number of iterations\", unstated)"}
-WIDTH_PROFILES = lambda runs, smoke, default: {  # noqa: E731
+WIDTH_PROFILES = lambda runs, smoke, default, paper: {  # noqa: E731
     "smoke": {r.label: {**MNIST_SMOKE, **smoke} for r in runs},
     "default": {r.label: {"max_steps": 2000, **default} for r in runs},
-    "paper": {r.label: {} for r in runs}}
+    "paper": {r.label: paper for r in runs}}
 
 FIG3_RUNS = tuple(width_run(h, 1, DenseSpectrum(at_init=False, method="lanczos")) for h in WIDTHS)
 register(Figure(
@@ -135,20 +134,20 @@ register(Figure(
     caption=("The largest 120 eigenvalues of each of the four Hessians ranked in an increasing "
              "order: fully connected networks with 10, 30, 50 and 70 hidden units trained "
              "with the same step size and the same number of iterations on 1K MNIST examples."),
-    runs=FIG3_RUNS, profiles=WIDTH_PROFILES(FIG3_RUNS, {"top": 20}, {}),
+    runs=FIG3_RUNS, profiles=WIDTH_PROFILES(FIG3_RUNS, {"top": 20}, {}, {"method": "dense"}),
     shrunk={**MNIST_SHRUNK, "default": MNIST_SHRUNK["default"] + "; the top 120 by Lanczos "
             "(paper profile: dense, on a GPU)"},
     claims=(s3_top_unchanged(), s3_same_count()),
 ))
 
-FIG5_RUNS = tuple(width_run(h, 4, DenseSpectrum(at_init=False)) for h in WIDTHS)
+FIG5_RUNS = tuple(width_run(h, 1, DenseSpectrum(at_init=False)) for h in WIDTHS)
 register(Figure(
     id="sagun-5", title="Negative eigenvalues in percent of the spectrum, widths 10 to 70",
     notebook=CHAPTER, paper=PAPER, plot=P.plot_negative_tail,
     caption=("Negative eigenvalues at the bottom when increasing the number of hidden nodes "
              "(compare with Figure 3). x-axis indicates the order of the eigenvalue in "
              "percentages."),
-    runs=FIG5_RUNS, profiles=WIDTH_PROFILES(FIG5_RUNS, {}, {}),
+    runs=FIG5_RUNS, profiles=WIDTH_PROFILES(FIG5_RUNS, {"pool": 4}, {"pool": 4}, {}),
     shrunk={**MNIST_SHRUNK, "default": MNIST_SHRUNK["default"] + "; 7×7 mean-pooled MNIST "
             "(49 inputs, 610–4,210 parameters) so that every spectrum is complete on a CPU; "
             "h = 10 has fewer parameters than examples"},
