@@ -73,19 +73,24 @@ def test_export_copies_result_and_analyses_and_thins_a_long_step_log(tmp_path):
     from companion.config import RunConfig
     from companion.results import STEP_LOG_KEPT, ResultsCache
 
+    from companion.probes_spectra import DenseSpectrum
+    from companion.snapshot_curvature import analysis_key
+
     cache = ResultsCache(tmp_path / "cache", read_only_roots=[tmp_path / "paper"])
-    config = RunConfig(seed=7)
+    config = RunConfig(seed=7, probes=(DenseSpectrum(),))
+    name = f"spectrum-{analysis_key(config, config.probes[0])}.json"
     log = [[i + 1, 0.5, 0.5] for i in range(2 * STEP_LOG_KEPT + 3)]
     cache.save(config, {"history": [{"step": 0}], "step_log": log, "provenance": {}})
-    (cache.run_dir(config) / "spectrum-abc.json").write_text(json.dumps({"end": 1}))
+    (cache.run_dir(config) / name).write_text(json.dumps({"end": 1}))
+    (cache.run_dir(config) / "spectrum-0ld0ptions.json").write_text("{}")  # other options
     (cache.run_dir(config) / "weights.pt").write_bytes(b"weights")
     target = cache.export(config)
     assert target.parent == tmp_path / "paper"
     copied = json.loads((target / "result.json").read_text())
     assert copied["step_log_every"] == 3 and copied["step_log"][-1] == log[-1]
     assert len(copied["step_log"]) <= STEP_LOG_KEPT + 1
-    assert json.loads((target / "spectrum-abc.json").read_text()) == {"end": 1}
-    assert not (target / "weights.pt").exists()
+    assert json.loads((target / name).read_text()) == {"end": 1}
+    assert not (target / "weights.pt").exists() and not (target / "spectrum-0ld0ptions.json").exists()
     short = RunConfig(seed=8)
     cache.save(short, {"history": [], "step_log": log[:10], "provenance": {}})
     assert json.loads((cache.export(short) / "result.json").read_text())["step_log"] == log[:10]

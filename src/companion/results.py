@@ -166,8 +166,12 @@ class ResultsCache:
         target = Path(dest or self.read_only_roots[0]) / source.name
         compact = lambda obj: json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()  # noqa: E731
         atomic_write_bytes(target / "result.json", compact(result))
-        for analysis in source.glob("*-*.json"):   # post-hoc analyses: <probe>-<key>.json
-            atomic_write_bytes(target / analysis.name, compact(json.loads(analysis.read_text())))
+        from .snapshot_curvature import analysis_key
+
+        for probe in config.probes:   # its post-hoc analyses, <probe>-<key>.json
+            analysis = source / f"{probe.name}-{analysis_key(config, probe)}.json"
+            if getattr(probe, "post_hoc", False) and analysis.exists():
+                atomic_write_bytes(target / analysis.name, compact(json.loads(analysis.read_text())))
         return target
 
 
