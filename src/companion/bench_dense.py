@@ -52,7 +52,7 @@ def _functorch_gb(op, k: int) -> float:
 
 
 def dense_builds(device=None, k: int = 50, n: int = 1000, steps: int = 2000,
-                 block: int = 128, top: int = 120) -> dict:
+                 block: int = 32, top: int = 120) -> dict:
     from .dense import dense_matrix, eigenvalues, functorch_hessian, symmetrized
     from .lanczos import lanczos
     from .spectra import OUTLIER_METHODS, count_outliers
