@@ -22,8 +22,6 @@ FUNCTORCH_LIMIT_GB = 4.0   # torch.func.hessian is skipped beyond this estimated
 
 
 def _operator(k: int, n: int, steps: int, device):
-    import copy
-
     from .config import RunConfig
     from .hessian import HessianOperator
     from .models import build_model
@@ -40,7 +38,7 @@ def _operator(k: int, n: int, steps: int, device):
     task = build_task(config, device)
     model = build_model(config.model, **task.build_options).to(device)
     model.load_state_dict(torch.load(cache.weights_path(config), map_location=device))
-    model = copy.deepcopy(model).double()
+    model.double()
     batches = [(x.double(), y) for x, y in task.hessian_batches(n, n, 0)]
     return HessianOperator(model, task.loss_fn, batches)
 

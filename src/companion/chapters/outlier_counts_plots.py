@@ -152,10 +152,10 @@ def _tail(ax, runs: dict, percent: float = 5.0, colors=None) -> None:
     ax.legend(fontsize=7)
 
 
-def plot_negative_tail(runs: dict, footer_text: str = "") -> plt.Figure:
-    """Fig. 5: the bottom of each spectrum against its rank in percent."""
+def plot_negative_tail(runs: dict, footer_text: str = "", colors=None) -> plt.Figure:
+    """Figs. 5 and 6: the bottom of each spectrum against its rank in percent."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    _tail(ax, runs)
+    _tail(ax, runs, colors=colors)
     footer(fig, footer_text)
     return fig
 
@@ -174,11 +174,8 @@ def plot_lb_sb_top(runs: dict, footer_text: str = "") -> plt.Figure:
 
 
 def plot_lb_sb_bottom(runs: dict, footer_text: str = "") -> plt.Figure:
-    """Fig. 6: the negative tails of the large- and small-batch solutions, in percent."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    _tail(ax, runs, colors=LB_SB_COLORS)
-    footer(fig, footer_text)
-    return fig
+    """Fig. 6: Fig. 5's plot for the large- (red) and small-batch (blue) solutions."""
+    return plot_negative_tail(runs, footer_text, colors=LB_SB_COLORS)
 
 
 def _mp_density(x: np.ndarray, scale: float, alpha: float) -> np.ndarray:
