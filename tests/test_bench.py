@@ -71,3 +71,11 @@ def test_dense_builds_agree_three_ways_and_lanczos_counts_like_dense():
     assert rows["torch.func.hessian"]["seconds"] is not None   # small enough to fit
     assert out["max_rel_diff_top"] < 1e-4
     assert out["counts_dense"]["gap"] == out["counts_lanczos"]["gap"]
+
+
+def test_walk_bench_times_a_segment_both_ways_with_the_same_losses():
+    from companion.bench_walk import walk_costs
+
+    (row,) = walk_costs(torch.device("cpu"), repeats=1, networks=(("mlp_bn", 0.25, 1, 28, 300),))
+    assert row["step_s"] > 0 and row["vmap_s"] > 0 and row["loop_s"] > 0
+    assert row["max_abs_diff"] < 1e-4 and row["default"] == "loop"

@@ -57,6 +57,7 @@ def test_the_built_html_loads_nothing_from_outside(built):
 TITLES = {"spectrum_growth": "Spectrum growth along the SGD path",
           "step_vs_curvature": "The SGD step against the sharpest directions",
           "nsgd": "Nudged-SGD: a smaller step along the sharpest directions",
+          "barriers": "A walk with SGD: barriers and the valley floor",
           "outlier_counts": "Bulk and outliers of the Hessian spectrum",
           "negative_curvature": "Negative eigenvalues of the Hessian"}
 

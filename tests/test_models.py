@@ -108,7 +108,8 @@ def test_lenet_sizes_match_the_spec(name, channels, side, expected):
 
 def test_registry_errors():
     assert set(MODELS) == {"simplecnn", "resnet32", "vgg11", "lstm", "textcnn", "lenet",
-                           "lenet_small", "mlp", "logistic", "pooledcnn"}
+                           "lenet_small", "mlp", "logistic", "pooledcnn", "vgg11_walk",
+                           "resnet56", "mlp_bn"}
     with pytest.raises(ValueError, match="resnet32"):
         build_model("vgg19")
     with pytest.raises(ValueError, match="simplecnn"):

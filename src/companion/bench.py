@@ -30,6 +30,8 @@
    by vectorized blocks of products, a loop of single products and torch.func.hessian
    (where it fits), eigvalsh, and Lanczos top-120 with the outlier counts of both
    (:mod:`companion.bench_dense`).
+9. The walk (Xing et al. 2018): one interpolated segment against one SGD step, its α
+   points batched by ``vmap`` and one by one (:mod:`companion.bench_walk`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from .results import describe_device
 from .bench_system import _sync, _timed, thread_policy, throughput
 from .bench_bottom import bottom_eigensolvers, report as report_bottom
 from .bench_dense import dense_builds, report as report_dense
+from .bench_walk import report as report_walk, walk_costs
 from .runtime import resolve_device
 
 
@@ -267,6 +270,8 @@ def main(argv=None) -> int:
     report_bottom(bottom)
     dense = dense_builds(device)
     report_dense(dense)
+    walk = walk_costs(device)
+    report_walk(walk)
     threads = []
     if device.type == "cpu" and not args.skip_threads:
         print("\n4. Thread settings, one HVP of quarter-width ResNet-32 on 128 images "
@@ -280,7 +285,7 @@ def main(argv=None) -> int:
         with open(args.json, "w") as handle:
             json.dump({"device": describe_device(device), "hvp": hv, "eigensolvers": eig,
                        "throughput": rows, "warm_vs_cold": warm, "nsgd": cost,
-                       "bottom": bottom, "dense": dense,
+                       "bottom": bottom, "dense": dense, "walk": walk,
                        "threads": threads},
                       handle, indent=1)
     return 0

@@ -248,6 +248,7 @@ def _lenet_small(**options) -> LeNet:
 
 # ------------------------------------------------------------------ registry
 from .models_small import MODEL_OPTIONS, MLP, LogisticRegression, PooledCNN  # noqa: E402
+from .models_walk import MLPBatchNorm, ResNet56, VGG11Walk  # noqa: E402
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "simplecnn": SimpleCNN,
@@ -260,6 +261,9 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
     "logistic": LogisticRegression,
     "pooledcnn": PooledCNN,
+    "vgg11_walk": VGG11Walk,
+    "resnet56": ResNet56,
+    "mlp_bn": MLPBatchNorm,
 }
 MODEL_DATASETS: dict[str, tuple] = {  # the data sets (keys of companion.tasks.TASKS) each trains on
     "simplecnn": ("cifar10", "fmnist", "cifar100"),
@@ -272,6 +276,9 @@ MODEL_DATASETS: dict[str, tuple] = {  # the data sets (keys of companion.tasks.T
     "mlp": ("blobs", "mnist1k", "mnist10k", "fmnist"),
     "logistic": ("blobs",),
     "pooledcnn": ("mnist1k", "mnist10k", "fmnist"),
+    "vgg11_walk": ("cifar10", "fmnist"),
+    "resnet56": ("cifar10", "fmnist"),
+    "mlp_bn": ("mnist10k", "mnist", "fmnist"),
 }
 
 

@@ -228,6 +228,20 @@ OPTIMIZERS = {
 }
 
 
+# Xing et al. (2018): GD with isotropic noise, SGD under a learning-rate schedule
+from .optim_walk import build_noisy_gd, build_scheduled, walk_option_problems  # noqa: E402
+
+OPTIMIZERS["gd_noise"] = OptimizerSpec(
+    build_noisy_gd, full_batch=True,
+    options={"noise": 0.1, "noise_chunks": 9, "noise_is_std": True},
+    description="full-batch GD plus isotropic Gaussian noise of std noise·v_max (v_max: the "
+                "largest per-coordinate gradient variance at θ₀, from noise_chunks chunks)")
+OPTIMIZERS["scheduled"] = OptimizerSpec(
+    build_scheduled, options={"schedule": "step", "lr_min": 0.01, "lr_max": 0.2, "cycles": 3},
+    description="SGD with η by schedule: step (×0.1 at 50% and 75%), clr (triangular "
+                "lr_min↔lr_max, `cycles` cycles) or trapezoid (up over 1/6, flat, down to 0)")
+
+
 def optimizer_spec(name: str) -> OptimizerSpec:
     if name not in OPTIMIZERS:
         raise KeyError(f"unknown optimizer {name!r}; valid: {sorted(OPTIMIZERS)}")
@@ -243,6 +257,8 @@ def option_problems(config) -> list:
     """What is wrong with the run's optimizer options (checked before anything runs)."""
     if config.optimizer == "rmsprop":
         return _rmsprop_problems(optimizer_options(config))
+    if config.optimizer in ("gd_noise", "scheduled"):
+        return walk_option_problems(config, optimizer_options(config))
     if config.optimizer != "nudged":
         return []
     o, out = optimizer_options(config), []

@@ -103,7 +103,7 @@ def top_eigenpairs(model, loss_fn, batches, config, k: int, tol: float, seed: in
     ``batches`` + weight decay) by Lanczos; ``previous`` (dim × k' eigenvectors of an
     earlier point) warm-starts it: v0 = their sum plus 10% random part."""
     op = HessianOperator(model, loss_fn, batches, weight_decay=config.weight_decay,
-                         bn_mode="train" if config.batch_norm else None, seed=config.seed)
+                         bn_mode=bn_mode(model, config), seed=config.seed)
     v0 = None
     if previous is not None:
         gen = torch.Generator().manual_seed(seed)
@@ -259,6 +259,12 @@ def _evaluate(model, loss_fn, chunks: list) -> tuple:
     return total_loss / count, correct / count
 
 
+def bn_mode(model, config):
+    """BatchNorm in train mode (batch statistics, as SGD sees them) for a model that has it."""
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    return "train" if config.batch_norm or has_bn else None
+
+
 def _positive_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
@@ -268,6 +274,7 @@ from .probes_tables import HessianNorms, Validation  # noqa: E402
 # post-hoc probes: analyses of a run's saved snapshots after training (Alain et al. 2019)
 from .probes_snapshots import POST_HOC  # noqa: E402
 from .probes_spectra import POST_HOC_SPECTRA  # noqa: E402  (Sagun et al. 2017)
+from .probes_walk import Walk  # noqa: E402  (Xing et al. 2018)
 
 PROBES = {p.name: p for p in (Metrics, TopEigen, SharpestDirections, Validation, HessianNorms,
-                              *POST_HOC, *POST_HOC_SPECTRA)}
+                              *POST_HOC, *POST_HOC_SPECTRA, Walk)}

@@ -21,7 +21,7 @@ from typing import ClassVar
 import torch
 
 from .hessian import HessianOperator
-from .probes import _evaluate, _positive_int
+from .probes import _evaluate, _positive_int, bn_mode
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class HessianNorms:
         if not due:
             return {"distance": distance}
         op = HessianOperator(model, loss_fn, batches, weight_decay=config.weight_decay,
-                             bn_mode="train" if config.batch_norm else None, seed=config.seed)
+                             bn_mode=bn_mode(model, config), seed=config.seed)
         gen = torch.Generator().manual_seed(config.seed + 7 + step)
         norms = []
         for _ in range(self.n_probes):

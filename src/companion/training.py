@@ -9,6 +9,8 @@
   numbers in the history;
 * every step's loss and accuracy on its own (mini- or full) batch are kept in
   ``step_log`` (cheap: they come from the training forward pass);
+* probes with an ``after_step`` method (the walk probe) run after every step, and their
+  ``trace`` is kept in the result;
 * after each of ``snapshot_steps`` the weights are saved (``ResultsCache.snapshot_path``)
   and the probes measure, so analyses can revisit those points after training (post-hoc
   probes, :mod:`companion.probes_snapshots`); ``max_steps`` ends a run mid-epoch;
@@ -16,6 +18,8 @@
   ends ``CHECKPOINT_SECONDS`` after the last one (model, optimizer, RNG states and the
   probes' state), so an interrupted run resumes where it stopped and ends with the same
   numbers (full-batch runs of 10,000 one-step epochs are not slowed by 10,000 saves);
+* an optimizer with ``calibrate`` (GD with noise) calibrates itself at θ₀, one with
+  ``set_progress`` (a learning-rate schedule) is told the fraction done before each step;
 * ``stop_grad_norm`` ends a run after the first step whose (mini)batch gradient norm is at
   most that value (the stopping rule of Sagun et al.'s code);
 * an optimizer that steers by the top Hessian eigenvectors (``nudged``) gets them from a
@@ -96,8 +100,12 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
         return record
 
     snapshots = set(config.snapshot_steps)
+    stepwise = [p for p in probes if hasattr(p, "after_step")]  # e.g. the walk probe
 
     def after_step() -> None:
+        for probe in stepwise:
+            probe.after_step(model, prepared[probe.name], state["probe_state"][probe.name],
+                             config, state["step"])
         if state["step"] in snapshots:
             atomic_torch_save(cache.snapshot_path(config, state["step"]),
                               {k: v.detach().cpu() for k, v in model.state_dict().items()})
@@ -105,6 +113,8 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
 
     checkpoint = cache.checkpoint_path(config)
     saved = _restore(checkpoint, model, optimizer, gen) if checkpoint.exists() else None
+    if saved is None and hasattr(optimizer, "calibrate"):  # e.g. the noise of gd_noise
+        state["calibration"] = optimizer.calibrate(model, task, config)
     if saved is not None:
         state = saved
         if steering is not None and state["directions"] is not None:
@@ -149,6 +159,9 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
         "diverged_at_step": state["diverged_at_step"],
         **({"stopped_at_step": state.get("stopped_at_step")} if config.stop_grad_norm else {}),
         "refreshes": state["refreshes"],
+        **({"calibration": state["calibration"]} if "calibration" in state else {}),
+        **({"trace": {p.name: p.trace(state["probe_state"][p.name]) for p in stepwise}}
+           if stepwise else {}),
         "steps_per_epoch": task.steps_per_epoch,
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "data": task.data_source,
@@ -188,6 +201,9 @@ def _train_one_epoch(model, optimizer, task, config, gen, state, measure, steeri
     for index, (inputs, targets) in enumerate(task.epoch_batches(gen)):
         if config.max_steps is not None and state["step"] >= config.max_steps:
             return
+        if hasattr(optimizer, "set_progress"):  # a learning-rate schedule of the step
+            total = config.max_steps or config.epochs * task.steps_per_epoch
+            optimizer.set_progress(state["step"] / total)
         if steering is not None and steering.due(state["step"], index):
             steering.refresh(model, optimizer, state)
             model.train()

@@ -1,0 +1,81 @@
+"""The barriers chapter (Xing et al. 2018): every id at every profile, shared training,
+bad input before anything runs, and smoke figures with their claims."""
+
+import json
+
+import numpy as np
+import pytest
+
+from companion import registry
+from companion.config import ParameterError
+from companion.models import build_model, count_parameters
+from companion.reproduce import Plan
+from companion.results import run_key
+
+IDS = [f"walk-{i}" for i in range(1, 29)] + ["walk-table-1", "walk-table-2"]
+
+
+def test_every_figure_and_table_of_the_paper_has_an_id():
+    assert sorted(f for f, fig in registry.figures().items() if fig.notebook == "barriers") \
+        == sorted(IDS)
+
+
+@pytest.mark.parametrize("profile", registry.PROFILES)
+def test_every_id_resolves_and_figures_share_their_training(profile):
+    keys = {fid: {label: run_key(c) for label, c in registry.resolve(fid, profile)}
+            for fid in IDS}
+    vgg = keys["walk-2"]["VGG-11 SGD η=0.1"]
+    for fid in ("walk-table-1", "walk-table-2", "walk-3", "walk-14", "walk-15", "walk-16"):
+        assert keys[fid]["VGG-11 SGD η=0.1"] == vgg
+    assert keys["walk-1"]["VGG-11 GD"] == keys["walk-2"]["VGG-11 GD"]
+    assert keys["walk-7"]["ResNet-56 SGD η=0.3"] == keys["walk-table-2"]["ResNet-56 SGD η=0.3"]
+    sweep = dict(registry.resolve("walk-4", profile))
+    assert len({c.batch_size for c in sweep.values()}) >= 3
+    assert len({c.lr for c in sweep.values()}) >= 3
+    if profile == "paper":
+        gd = dict(registry.resolve("walk-1", profile))["VGG-11 GD"]
+        assert gd.lr == 0.9 and gd.width == 1.0 and gd.probe("walk").n_eval == 5000
+
+
+def test_the_paper_networks_have_the_papers_sizes():
+    sizes = {"vgg11_walk": 9_756_426, "resnet56": 855_578}
+    for name, size in sizes.items():
+        assert count_parameters(build_model(name)) == size
+    assert count_parameters(build_model("mlp_bn", in_channels=1, image_size=28)) == 573_060
+
+
+def test_bad_input_fails_before_anything_runs():
+    with pytest.raises(ParameterError, match="points must be"):
+        Plan("walk-1", "smoke", {"walk.points": "1"})
+    with pytest.raises(ParameterError, match="schedule must be one of"):
+        Plan("walk-6", "smoke", {"schedule": "cosine"})
+    with pytest.raises(ParameterError, match="noise_chunks"):
+        Plan("walk-5", "smoke", {"noise_chunks": "1"})
+    with pytest.raises(ParameterError, match="epochs must be 1-based"):
+        Plan("walk-2", "smoke", {"walk.epochs": "0,1"})
+
+
+def test_smoke_figures_and_claims(tmp_path):
+    ids = ("walk-1", "walk-2", "walk-table-1", "walk-8", "walk-3", "walk-4", "walk-5",
+           "walk-6", "walk-28")
+    outcomes = Plan(",".join(ids), "smoke", {}, {}, tmp_path, progress=False).run_all()
+    for fid in ids:
+        out = tmp_path / f"fig-{fid}"
+        assert (out / f"fig-{fid}.png").stat().st_size > 10_000
+        claims = json.loads((out / "claims.json").read_text())
+        assert len(claims) == len(registry.get_figure(fid).claims)
+        assert {c["status"] for c in claims} <= {"holds", "fails", "not reached"}
+    config, result = outcomes["walk-2"].runs["VGG-11 SGD η=0.1"]
+    walk = result["trace"]["walk"]
+    steps = len(result["step_log"])
+    assert len(walk["cos"]) == len(walk["distance"]) == steps and walk["cos"][0] is None
+    rows = np.array(walk["segments"])
+    assert rows.shape[1] == 2 + walk["points"]
+    assert np.all(np.isfinite(rows))
+    config, gd = outcomes["walk-1"].runs["VGG-11 GD"]
+    assert [r[0] for r in gd["trace"]["walk"]["segments"]] == list(range(len(gd["step_log"])))
+    noisy = outcomes["walk-5"].runs["VGG-11 noise-study GD + noise 0.1"][1]
+    assert noisy["calibration"]["noise_std"] > 0
+    assert {c.claim[:2]: c.status for c in outcomes["walk-28"].claims}["Q1"] == "holds"
+    noise = {c.claim[:2]: c.status for c in outcomes["walk-5"].claims}
+    assert noise["N1"] != "not reached" and noise["N5"] != "not reached"
