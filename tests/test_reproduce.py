@@ -85,3 +85,28 @@ def test_a_table_whose_data_is_missing_shows_the_paper_and_says_why(tmp_path, mo
     assert "CIFAR-100 not found" in outcome._repr_html_() and "paper" in outcome._repr_html_()
     newton = reproduce.Plan("newton", "smoke", output_dir=tmp_path / "out", progress=False)
     assert [c.status for c in newton.run("newton").claims] == ["holds"]
+
+
+def test_compute_recomputes_a_stale_committed_result(tmp_path, monkeypatch):
+    import json as _json
+
+    from companion import reproduce, results
+    from companion.registry import resolve
+
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(results, "REPO_ROOT", tmp_path / "repo")
+    assert reproduce.main(["compute", "walk-28", "--profile", "smoke"]) == 0  # nothing to train
+    argv = ["compute", "sagun-10", "--profile", "smoke", "--commit"]
+    assert reproduce.main(argv) == 0
+    (label, config), *_ = resolve("sagun-10", "smoke")
+    committed = tmp_path / "repo" / "data" / "paper" / "runs" / \
+        f"{config.model}-{results.run_key(config)}" / "result.json"
+    stale = _json.loads(committed.read_text())
+    stale["provenance"]["code_version"] = "0ld"
+    committed.write_text(_json.dumps(stale))
+    import shutil
+
+    shutil.rmtree(tmp_path / "data" / "cache")   # only the committed copy is left
+    assert reproduce.main(argv) == 0
+    fresh = _json.loads(committed.read_text())
+    assert fresh["provenance"]["code_version"] == results.code_version()

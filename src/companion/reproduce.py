@@ -285,6 +285,8 @@ def _dispatch(args) -> int:
 def _compute(args, params: dict, grids: dict) -> int:
     """Train a figure's runs (e.g. the paper profile on a GPU) under a time budget."""
     plan = Plan(args.figure, args.profile, params, grids)
+    # committed results made by other code are recomputed, not served (they would be stale)
+    cache = ResultsCache(plan.cache.root, read_only_roots=[])
     deadline = time.monotonic() + args.budget_s if args.budget_s else None
     unfinished = 0
     runs = plan.runs[plan.figure_ids[0]]
@@ -293,19 +295,20 @@ def _compute(args, params: dict, grids: dict) -> int:
             unfinished += 1
             continue
         reporter = Reporter().context(plan.figure_ids[0], index, len(runs), label)
-        result = training.train(config, plan.cache, reporter, deadline=deadline)
+        result = training.train(config, cache, reporter, deadline=deadline)
         done = not result.get("interrupted")
         unfinished += not done
         if done:  # post-hoc probes analyse the saved snapshots (committed with the result)
-            attach_analyses(config, result, plan.cache, reporter)
+            attach_analyses(config, result, cache, reporter)
             if args.commit:
-                print(f"{label}: committed copy in {plan.cache.export(config)}", flush=True)
+                print(f"{label}: committed copy in "
+                      f"{cache.export(config, plan.cache.read_only_roots[0])}", flush=True)
         last = result["history"][-1]
         curvature = [r for r in result["history"] if "eigenvalues" in r]
         lam = f"λ1={curvature[-1]['eigenvalues'][0]:.4g}, " if curvature else ""
         print(f"{label}: {'done' if done else 'interrupted'} at epoch {last['epoch']:g}, "
               f"{lam}train acc {last.get('train_acc', float('nan')):.3f} → "
-              f"{plan.cache.run_dir(config)}", flush=True)
+              f"{cache.run_dir(config)}", flush=True)
     print(f"{unfinished} run(s) unfinished" if unfinished else "all runs finished")
     return 0 if not unfinished else 3
 
