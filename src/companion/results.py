@@ -46,8 +46,8 @@ PACKAGE = Path(__file__).resolve().parent
 STEP_LOG_KEPT = 2_000   # per-step entries kept in an exported (committed) result
 NUMERIC_MODULES = ("config.py", "data.py", "data_extra.py", "batching.py", "models.py",
                    "models_small.py", "models_walk.py", "probes_walk.py", "landscape.py",
-                   "tasks.py", "optim.py", "optim_walk.py", "probes.py", "probes_tables.py", "hessian.py",
-                   "lanczos.py", "training.py", "runtime.py")
+                   "tasks.py", "optim.py", "optim_walk.py", "probes.py", "probes_tables.py",
+                   "hessian.py", "lanczos.py", "training.py", "runtime.py")
 _CODE_VERSION: Optional[str] = None
 
 

@@ -14,13 +14,14 @@ authors' settings with n_eval = 5,000 (the one knob that makes it fit a GPU budg
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..config import RunConfig
 from ..probes import Metrics, TopEigen
 from ..probes_tables import Validation
 from ..probes_walk import Walk
 from ..registry import Figure, RunSpec, register
 from . import barriers_claims as C
-from . import barriers_dynamics_claims as D
 from . import barriers_plots as P
 
 CHAPTER, PAPER = "barriers", "xing2018walk"
@@ -49,7 +50,7 @@ def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: 
                      augment=not mlp, batch_size=100, lr=0.1, weight_decay=1e-4,
                      epochs=40 if mlp else 100, seed=1111, track_every=1,
                      probes=(_held_out(dataset, 5000), *extra,
-                             Walk(**{**walk.__dict__, "n_eval": 5000}))).with_overrides(**fields)
+                             replace(walk, n_eval=5000))).with_overrides(**fields)
     held = {} if mlp else {"n_val": 2000}
     OVERRIDES[label] = {
         "paper": dict(paper or {}),
@@ -65,7 +66,7 @@ def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: 
     return RunSpec(label, base, sweep)
 
 
-def sgd(arch: str, lr: float, epochs=None, **kw) -> RunSpec:
+def sgd(arch: str, lr: float, **kw) -> RunSpec:
     """SGD interpolating every segment of the selected epochs (paper 1/2/10/25/100)."""
     mlp = arch == "MLP"
     paper_epochs = (1, 2, 10, 25) if mlp else PAPER_EPOCHS

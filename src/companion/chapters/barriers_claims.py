@@ -84,12 +84,15 @@ def _gd_window(result) -> tuple:
         rows[(seg >= FLOOR_FROM - 1) & (seg < T_TO)]
 
 
+def gd_runs(runs: dict) -> list:
+    """(label, config, result) of the plain GD runs (not GD with noise)."""
+    return [x for x in find(runs, "GD") if not _has(x[0], "noise")]
+
+
 def t1_gd_valley() -> Claim:
     def check(runs):
         def items():
-            for label, _, r in find(runs, "GD"):
-                if _has(label, "noise"):
-                    continue
+            for label, _, r in gd_runs(runs):
                 cos, rows, _ = _gd_window(r)
                 if len(rows) < T_TO - T_FROM:
                     yield NOT_REACHED, f"{label}: fewer than {T_TO} interpolated steps"
@@ -105,9 +108,7 @@ def t1_gd_valley() -> Claim:
 def t2_gd_floor_monotone() -> Claim:
     def check(runs):
         def items():
-            for label, _, r in find(runs, "GD"):
-                if _has(label, "noise"):
-                    continue
+            for label, _, r in gd_runs(runs):
                 rises = L.floor_rises(_gd_window(r)[2])
                 if len(rises) < 5:
                     yield NOT_REACHED, f"{label}: {len(rises) + 1} valley floors in steps 15–40"
@@ -119,8 +120,7 @@ def t2_gd_floor_monotone() -> Claim:
 
 
 def _pairs(runs):
-    gd = [x for x in find(runs, "GD") if not _has(x[0], "noise")]
-    sgd = find(runs, "SGD")
+    gd, sgd = gd_runs(runs), find(runs, "SGD")
     return (gd[0], sgd[0]) if gd and sgd else None
 
 
@@ -236,7 +236,7 @@ def t8_lr_sets_height(arch: str) -> Claim:
             f"{dict(zip(common, np.round(ratios, 2).tolist()))}, geometric mean {gm:.2f} "
             f"(holds if > 1 in ≥ {need} of {len(common)} epochs and the mean ≥ 1.5)")
     return Claim(f"T8: a larger learning rate keeps SGD higher above the valley floor "
-                 f"({arch}, Table 2).", check, )
+                 f"({arch}, Table 2).", check)
 
 
 def t9_height_falls() -> Claim:

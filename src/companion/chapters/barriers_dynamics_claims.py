@@ -8,27 +8,30 @@ from __future__ import annotations
 import numpy as np
 
 from .. import landscape as L
-from ..claims import NOT_REACHED, Claim
-from .barriers_claims import _has, cosines, final_loss, find, trace, val_acc
+from ..claims import NOT_REACHED, Claim, lambda_series
+from .barriers_claims import T_FROM, cosines, final_loss, find, gd_runs, trace, val_acc
 
 SWEEP_FROM = 50  # B1: the mean cosine over iterations 50 … T
 
 
-def _sweep(runs, field: str) -> list:
-    """(value, mean cos over 50..T, final distance) of the runs of one sweep (the other
-    field at its most common value), sorted."""
+def sweep_labels(runs, field: str) -> list:
+    """(value, label) of the runs of one sweep ("batch_size" or "lr"), the other field at
+    its most common value, sorted by value."""
     found = find(runs, "B=", "η=")
     other = "lr" if field == "batch_size" else "batch_size"
     values = [getattr(c, other) for _, c, _ in found]
     base = max(set(values), key=values.count) if values else None
+    return sorted((getattr(c, field), label) for label, c, _ in found if getattr(c, other) == base)
+
+
+def _sweep(runs, field: str) -> list:
+    """(value, mean cos over 50..T, final distance) of the runs of one sweep, sorted."""
     out = []
-    for label, c, r in found:
-        if getattr(c, other) != base:
-            continue
-        cos = cosines(r)
-        out.append((getattr(c, field), float(np.nanmean(cos[SWEEP_FROM - 1:])),
+    for value, label in sweep_labels(runs, field):
+        r = runs[label][1]
+        out.append((value, float(np.nanmean(cosines(r)[SWEEP_FROM - 1:])),
                     trace(r)["distance"][-1]))
-    return sorted(out)
+    return out
 
 
 def b1_batch_sets_cosine() -> Claim:
@@ -77,8 +80,8 @@ def b3_distance_falls_with_batch() -> Claim:
 
 # ------------------------------------------------------------------ λ_max along training
 def _lambda(result) -> list:
-    return [(r["epoch"], r["eigenvalues"][0]) for r in result["history"]
-            if "eigenvalues" in r and r["phase"] == "epoch"]
+    """(epoch, λ_max) at the end of every tracked epoch."""
+    return list(zip(*lambda_series(result, phases=("epoch",))))
 
 
 def h1_flatter() -> Claim:
@@ -110,37 +113,34 @@ def h2_inverse() -> Claim:
 
 
 # ------------------------------------------------------------------ isotropic noise
-def _noise(runs):
-    gd = [x for x in find(runs, "GD") if not _has(x[0], "noise")]
-    noisy = find(runs, "noise")
-    sgd = find(runs, "SGD")
-    return (gd[0] if gd else None), noisy, (sgd[0] if sgd else None)
-
-
-def _need(gd, noisy):
-    return None if gd is not None and len(noisy) >= 1 else (
-        NOT_REACHED, "needs the GD run and a noise run")
+def _noise_claim(text: str, decide, needs: str = "the GD run and a noise run") -> Claim:
+    """A claim on the GD, GD-with-noise and SGD runs of a figure: ``decide(gd, noisy, sgd)``
+    gets the GD result, the (label, config, result) of the noise runs and the SGD result
+    (or None); the claim is not reached without the runs that ``needs`` names."""
+    def check(runs):
+        gd, noisy, sgd = gd_runs(runs), find(runs, "noise"), find(runs, "SGD")
+        wanted = [gd, noisy] if "noise" in needs else [gd]
+        if "SGD" in needs:
+            wanted.append(sgd)
+        if not all(wanted):
+            return NOT_REACHED, f"needs {needs}"
+        return decide(gd[0][2], noisy, sgd[0][2] if sgd else None)
+    return Claim(text, check)
 
 
 def n1_loss_higher() -> Claim:
-    def check(runs):
-        gd, noisy, _ = _noise(runs)
-        if _need(gd, noisy):
-            return _need(gd, noisy)
-        base = final_loss(gd[2])
+    def decide(gd, noisy, _):
+        base = final_loss(gd)
         ratios = {k: final_loss(r) / base for k, _, r in noisy}
         return min(ratios.values()) >= 1.2, (
             f"final training loss GD {base:.4g}; noise / GD " + ", ".join(
                 f"{k}: {v:.2f}" for k, v in ratios.items()) + " (holds if every ratio ≥ 1.2)")
-    return Claim("N1: GD with isotropic noise ends at a higher training loss than GD (Fig. 5).",
-                 check)
+    return _noise_claim("N1: GD with isotropic noise ends at a higher training loss than GD "
+                        "(Fig. 5).", decide)
 
 
 def n2_stuck() -> Claim:
-    def check(runs):
-        gd, noisy, _ = _noise(runs)
-        if _need(gd, noisy):
-            return _need(gd, noisy)
+    def decide(gd, noisy, _):
         drops = {}
         for k, _, r in noisy:
             losses = np.array([s[1] for s in r["step_log"]])
@@ -149,61 +149,48 @@ def n2_stuck() -> Claim:
         return max(drops.values()) < 0.05, ("relative loss decrease over the last quarter: "
                                             + ", ".join(f"{k}: {v:.1%}" for k, v in drops.items())
                                             + " (holds if every one < 5%)")
-    return Claim("N2: the noise runs get stuck.", check)
+    return _noise_claim("N2: the noise runs get stuck.", decide)
 
 
 def n3_accuracy_lower() -> Claim:
-    def check(runs):
-        gd, noisy, _ = _noise(runs)
-        if _need(gd, noisy):
-            return _need(gd, noisy)
-        base = val_acc(gd[2])[-1][1]
+    def decide(gd, noisy, _):
+        base = val_acc(gd)[-1][1]
         accs = {k: val_acc(r)[-1][1] for k, _, r in noisy}
         return max(accs.values()) < base, (f"final held-out accuracy GD {base:.3f}; " + ", ".join(
             f"{k}: {v:.3f}" for k, v in accs.items()) + " (holds if every one is lower)")
-    return Claim("N3: and at a lower held-out accuracy.", check)
+    return _noise_claim("N3: and at a lower held-out accuracy.", decide)
 
 
 def n4_noise_travels() -> Claim:
-    def check(runs):
-        gd, noisy, sgd = _noise(runs)
-        if _need(gd, noisy) or sgd is None:
-            return NOT_REACHED, "needs the GD, SGD and noise runs"
+    def decide(gd, noisy, sgd):
         d = lambda r: trace(r)["distance"][-1]  # noqa: E731
-        ok = all(d(r) > d(gd[2]) and d(r) > d(sgd[2]) for _, _, r in noisy)
-        return ok, (f"distance after the last step: GD {d(gd[2]):.3g}, SGD {d(sgd[2]):.3g}, "
+        ok = all(d(r) > d(gd) and d(r) > d(sgd) for _, _, r in noisy)
+        return ok, (f"distance after the last step: GD {d(gd):.3g}, SGD {d(sgd):.3g}, "
                     + ", ".join(f"{k} {d(r):.3g}" for k, _, r in noisy)
                     + " (holds if every noise run is farthest)")
-    return Claim("N4: the noise runs travel farther than GD and SGD.", check)
+    return _noise_claim("N4: the noise runs travel farther than GD and SGD.", decide,
+                        needs="the GD, SGD and noise runs")
 
 
 def n5_norm_grows() -> Claim:
-    def check(runs):
-        gd, noisy, sgd = _noise(runs)
-        if _need(gd, noisy):
-            return _need(gd, noisy)
+    def decide(gd, noisy, sgd):
         n = lambda r: trace(r)["norm"][-1]  # noqa: E731
-        ratios = {k: n(r) / n(gd[2]) for k, _, r in noisy}
-        sgd_text = f", SGD {n(sgd[2]):.4g} (report only)" if sgd else ""
+        ratios = {k: n(r) / n(gd) for k, _, r in noisy}
+        sgd_text = f", SGD {n(sgd):.4g} (report only)" if sgd else ""
         return min(ratios.values()) >= 1.5, (
-            f"final ‖θ‖: GD {n(gd[2]):.4g}{sgd_text}; noise / GD " + ", ".join(
+            f"final ‖θ‖: GD {n(gd):.4g}{sgd_text}; noise / GD " + ", ".join(
                 f"{k}: {v:.2f}" for k, v in ratios.items())
             + " (holds if ≥ 1.5; the paper: 4.2 and 5.1 after ≥ 1,500 steps)")
-    return Claim("N5: the noise inflates the parameter norm (§4: 369 and 443 against 87).",
-                 check)
+    return _noise_claim("N5: the noise inflates the parameter norm (§4: 369 and 443 against "
+                        "87).", decide)
 
 
 def n6_gd_opposed() -> Claim:
-    def check(runs):
-        gd, _, _ = _noise(runs)
-        if gd is None:
-            return NOT_REACHED, "needs the GD run"
-        med = float(np.nanmedian(cosines(gd[2])[T_FROM_GD - 1:]))
+    def decide(gd, _, __):
+        med = float(np.nanmedian(cosines(gd)[T_FROM - 1:]))
         return med <= -0.8, f"GD median cos over steps 20…T {med:.2f} (holds if ≤ −0.8)"
-    return Claim("N6: GD's consecutive gradients stay almost opposite.", check)
-
-
-T_FROM_GD = 20
+    return _noise_claim("N6: GD's consecutive gradients stay almost opposite.", decide,
+                        needs="the GD run")
 
 
 # ------------------------------------------------------------------ schedules

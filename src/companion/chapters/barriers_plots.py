@@ -7,9 +7,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import landscape as L
+from ..claims import lambda_series
 from ..plotting import footer, sweep_colors
-from .barriers_claims import cosines, epoch_rows, find, segments, trace, val_acc, walk_epochs
-from .barriers_dynamics_claims import quadratic_walk
+from .barriers_claims import cosines, epoch_rows, segments, trace, val_acc, walk_epochs
+from .barriers_dynamics_claims import quadratic_walk, sweep_labels
 
 SHOWN = 40  # segments of an epoch drawn in a trajectory figure (the paper's first 40)
 # the paper's Tables 1 and 2 (spec §3): row → counts or heights at epochs 1/10/25/100
@@ -145,10 +146,8 @@ def barriers_per_epoch(runs: dict, footer_text: str = "") -> plt.Figure:
 def lambda_plot(runs: dict, footer_text: str = "") -> plt.Figure:
     """Figs. 3, 7: λ_max and held-out accuracy per epoch."""
     label, (c, r) = next(iter(runs.items()))
-    lam = [(rec["epoch"], rec["eigenvalues"][0]) for rec in r["history"]
-           if "eigenvalues" in rec]
     fig, ax = plt.subplots(figsize=(8, 4))
-    ax.plot(*zip(*lam), "o-", color="#d62728", label="λ_max (Lanczos)")
+    ax.plot(*lambda_series(r), "o-", color="#d62728", label="λ_max (Lanczos)")
     ax.set(xlabel="epoch", ylabel="λ_max of the Hessian", title=label)
     twin = ax.twinx()
     twin.plot(*zip(*val_acc(r)), "s-", color="#1f77b4", ms=3, label="held-out accuracy")
@@ -168,9 +167,7 @@ def _smooth(values: np.ndarray, window: int = 20) -> np.ndarray:
 def cosine_sweep(runs: dict, footer_text: str = "") -> plt.Figure:
     """Figs. 4, 22–24: smoothed cosines for the batch-size and learning-rate sweeps."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-    base_lr = max(set(c.lr for c, _ in runs.values()), key=[c.lr for c, _ in runs.values()].count)
-    by_b = sorted((c.batch_size, k) for k, (c, _) in runs.items() if c.lr == base_lr)
-    by_lr = sorted((c.lr, k) for k, (c, _) in runs.items() if c.batch_size == 100)
+    by_b, by_lr = sweep_labels(runs, "batch_size"), sweep_labels(runs, "lr")
     for ax, group, name in ((axes[0], by_b, "B"), (axes[1], by_lr, "η")):
         for color, (value, label) in zip(sweep_colors(len(group)), group):
             cos = cosines(runs[label][1])[1:]
