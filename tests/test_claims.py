@@ -18,6 +18,22 @@ def test_smoothing_and_peak_rule():
     growing = C.peak(result([1, 2, 3, 4, 5, 6, 7, 8, 9]))
     assert not growing.settled and growing.epoch == 7  # smoothed max 8.5, first ≥ 7.65
     assert "still growing" in growing.describe()
+    # a run still growing: its peak is at least the largest smoothed value whose window is
+    # complete (index 7: mean of 7, 8, 9 = 8), no earlier than its first crossing of 90% of it
+    assert growing.at_least == 8 and growing.not_before == 7
+    assert plateau.at_least == plateau.value and plateau.not_before == plateau.epoch
+
+
+def test_peak_after_an_initial_fall():
+    # BatchNorm nets in train mode: λ1 is largest at initialization, falls, then grows again
+    fallen = C.peak(result([20, 15, 10, 8, 9, 12, 14, 15, 15, 15, 15, 15]))
+    assert fallen.fall_until == 3 and fallen.settled and 5 <= fallen.epoch <= 6
+    assert fallen.value == 15 and fallen.initial == 20
+    assert "after a fall until epoch 3" in fallen.describe()
+    # falling to the very end: no later peak to find, the fall is the whole run
+    falling = C.peak(result([9, 8, 7, 6, 5, 4]))
+    assert falling.fall_until is None and falling.epoch == 0
+    assert C.peak(result([1, 10, 12, 11, 12])).fall_until is None
 
 
 def sweep(peaks_by_lr):
@@ -32,12 +48,33 @@ def test_sweep_claims_hold_fail_or_are_not_reached():
     assert smaller.evaluate(good).status == C.HOLDS and earlier.evaluate(good).status == C.HOLDS
     inverted = sweep([(0.01, [1, 5, 5, 5, 5, 5, 5, 5, 5]), (0.1, [1, 20, 20, 20, 20, 20, 20, 20, 20])])
     assert smaller.evaluate(inverted).status == C.FAILS
-    still_growing = sweep([(0.01, [1, 2, 3, 4, 5, 6, 7, 8, 90]), (0.1, [1, 20, 20, 20, 20, 20, 20, 20, 20])])
+    still_growing = sweep([(0.01, [1, 2, 3, 4, 5, 6, 7, 8, 9]), (0.1, [1, 20, 20, 20, 20, 20, 20, 20, 20])])
     outcome = smaller.evaluate(still_growing)
     assert outcome.status == C.NOT_REACHED and not outcome.holds
     assert "still growing" in outcome.evidence and "first 75%" in outcome.evidence
-    assert earlier.evaluate(still_growing).status == C.NOT_REACHED
+    # still growing, but its peak (≥ 8, no earlier than epoch 7) already beats the other's
+    assert earlier.evaluate(still_growing).status == C.HOLDS
+    already_above = sweep([(0.01, [1, 2, 3, 4, 5, 6, 30, 40, 50]), (0.1, [1, 20, 20, 20, 20, 20, 20, 20, 20])])
+    assert smaller.evaluate(already_above).status == C.HOLDS
+    # the run predicted to peak lower is still growing and already above the other's peak
+    overtaken = sweep([(0.01, [1, 5, 5, 5, 5, 5, 5, 5, 5]), (0.1, [1, 2, 3, 4, 5, 6, 30, 40, 50])])
+    assert smaller.evaluate(overtaken).status == C.FAILS
+    assert earlier.evaluate(overtaken).status == C.FAILS
     assert not C.peak_smaller("lr", "lstm").applies(good)
+
+
+def test_largest_over_training_needs_no_peak():
+    # Fig. 13's caption: the largest λ1 of the run as it was run, peaked or still growing
+    runs = {f"vgg11/μ={m}": (RunConfig(model="vgg11", momentum=m), result(lams))
+            for m, lams in [(0.0, [9, 5, 6, 7, 8, 9, 10, 11, 12]), (0.5, [9, 4, 5, 6, 7, 8, 9, 9, 9]),
+                            (0.9, [9, 2, 2, 3, 3, 3, 3, 3, 4])]}
+    claim = C.max_smaller("momentum", "vgg11")
+    outcome = claim.evaluate(runs)
+    assert outcome.status == C.HOLDS and "after a fall until epoch" in outcome.evidence
+    assert C.peak_smaller("momentum", "vgg11").evaluate(runs).status == C.NOT_REACHED
+    swapped = {**runs, "vgg11/μ=0.9": (RunConfig(model="vgg11", momentum=0.9),
+                                        result([9, 2, 4, 8, 16, 20, 20, 20, 20]))}
+    assert claim.evaluate(swapped).status == C.FAILS
 
 
 def test_outcome_dict_keeps_holds_and_adds_status():

@@ -107,32 +107,67 @@ def smoothed(values: list, window: int = SMOOTH) -> list:
 
 @dataclass(frozen=True)
 class Peak:
-    value: float       # maximum of the smoothed λ series
+    value: float       # maximum of the smoothed λ series after the initial fall, if any
     epoch: float       # first epoch at which the smoothed series reaches PEAK_LEVEL × value
     settled: bool      # that epoch lies in the first SETTLED fraction of the run
     initial: float
     final: float
+    at_least: float = 0.0     # what the peak is known to be at least (the value, once settled)
+    not_before: float = 0.0   # the earliest epoch the peak can still come at (ditto)
+    fall_until: Optional[float] = None  # the epoch the initial fall ended at, if λ first fell
 
     def describe(self) -> str:
-        state = "peaked" if self.settled else "still growing"
-        return f"peak {self.value:.4g} reached at epoch {self.epoch:g} ({state})"
+        state = "peaked" if self.settled else (
+            f"still growing: at least {self.at_least:.4g}, not before epoch {self.not_before:g}")
+        fall = "" if self.fall_until is None else f"after a fall until epoch {self.fall_until:g}, "
+        return f"{fall}peak {self.value:.4g} reached at epoch {self.epoch:g} ({state})"
+
+
+def _fall_end(smooth: list) -> int:
+    """Index where the smoothed series stops falling (0 when it does not fall first)."""
+    end = 0
+    while end + 1 < len(smooth) and smooth[end + 1] < smooth[end]:
+        end += 1
+    return end
 
 
 def peak(result: dict, index: int = 0) -> Peak:
-    """The peak of λ_index along training, robust to SGD's oscillations (see module constants)."""
-    epochs, values = lambda_series(result, index)
-    smooth = smoothed(values)
-    top = max(smooth)
-    position = next(i for i, v in enumerate(smooth) if v >= PEAK_LEVEL * top)
+    """The peak of λ_index along training, robust to SGD's oscillations (see module constants).
+
+    When λ first falls (BatchNorm nets at initialization), the peak is sought after the
+    bottom of that fall. A run still growing has a peak of at least the largest smoothed
+    value whose running-mean window is complete (later evaluations cannot change it), coming
+    no earlier than the first evaluation within PEAK_LEVEL of that bound."""
+    return peak_of(*lambda_series(result, index))
+
+
+def peak_of(epochs: list, values: list) -> Peak:
+    """:func:`peak` of a series given as epochs and values."""
+    smooth = smoothed(list(values))
+    start = _fall_end(smooth)
+    fell = start > 0 and start + 1 < len(smooth)
+    start = start if fell else 0
+
+    def crossing(top):
+        return next(i for i in range(start, len(smooth)) if smooth[i] >= PEAK_LEVEL * top)
+
+    top = max(smooth[start:])
+    position = crossing(top)
     span = epochs[-1] - epochs[0]
-    settled = span > 0 and (epochs[position] - epochs[0]) <= SETTLED * span
-    return Peak(top, epochs[position], settled, values[0], values[-1])
+    settled = bool(span > 0 and (epochs[position] - epochs[0]) <= SETTLED * span)
+    fixed = smooth[start:len(smooth) - SMOOTH // 2] or smooth[start:]
+    at_least = top if settled else max(fixed)
+    not_before = epochs[position] if settled else epochs[crossing(at_least)]
+    return Peak(top, epochs[position], settled, values[0], values[-1], at_least, not_before,
+                epochs[start] if fell else None)
 
 
 PEAK_RULE = (f"λ1 is smoothed by a running mean over {SMOOTH} evaluations; its peak is the "
-             f"maximum, reached at the first evaluation within {PEAK_LEVEL:.0%} of it; a run "
-             f"has peaked when that comes in the first {SETTLED:.0%} of the run, otherwise "
-             "λ1 is still growing and the claim is not reached")
+             f"maximum (after the bottom of an initial fall, where λ1 first falls), reached at "
+             f"the first evaluation within {PEAK_LEVEL:.0%} of it; a run has peaked when that "
+             f"comes in the first {SETTLED:.0%} of the run, otherwise λ1 is still growing: its "
+             "peak is then at least the largest smoothed value seen so far and comes no earlier "
+             "than now, and a claim these bounds cannot decide is not reached")
 
 
 # ----------------------------------------------------------------------------- sweeps
@@ -161,36 +196,70 @@ def _value(config, field: str) -> str:
     return f"{SWEEP_DIRECTION[field][2]}={getattr(config, field):g}"
 
 
-def _sweep_claim(field: str, model: str, index: int, says: str, rule: str, decide) -> Claim:
+def _sweep_claim(field: str, model: str, index: int, says: str, rule: str, decide,
+                 explain: str = PEAK_RULE) -> Claim:
     """A claim about how the peak of λ_{index+1} moves along a sweep of η or S: ``decide``
-    gets the peaks in the paper's order once every run has peaked."""
+    gets the peaks in the paper's order and returns holds, fails or not reached (the
+    bounds of runs still growing cannot decide it)."""
     name = f"λ{index + 1}"
 
     def check(runs):
         ordered = sweep_runs(runs, model, field)
         peaks = [peak(r, index) for _, r in ordered]
         listing = ", ".join(f"{_value(c, field)}: {p.describe()}" for (c, _), p in zip(ordered, peaks))
-        full_rule = f"holds if {rule}; {PEAK_RULE}"
+        full_rule = f"holds if {rule}; {explain}"
         if len(peaks) < 2:
             return NOT_REACHED, f"fewer than two runs in the sweep ({full_rule})"
-        if not all(p.settled for p in peaks):
-            return NOT_REACHED, f"{model} {name}: {listing} ({full_rule})"
         return decide(peaks), f"{model} {name}: {listing} ({full_rule})"
     return Claim(f"{model}: {_sweep_name(field)} gives {says} of {name}.", check, model)
+
+
+def _before(a: Peak, b: Peak, get: Callable, strict: bool) -> Optional[bool]:
+    """Whether ``get(a)`` (a peak's value or epoch) is above (``strict``) or at least
+    ``get(b)``, where the bound of a run still growing can only move up: True, False, or
+    None when such a run leaves it open."""
+    low_a, low_b = get(a), get(b)
+    if a.settled and b.settled:
+        return low_a > low_b if strict else low_a >= low_b
+    if not a.settled and b.settled and (low_a > low_b if strict else low_a >= low_b):
+        return True   # a's peak can only be higher (later) than what is seen
+    if a.settled and not b.settled and (low_b >= low_a if strict else low_b > low_a):
+        return False  # b already exceeds a's settled peak
+    return None
+
+
+def _chain(pairs: list) -> str:
+    if any(p is False for p in pairs):
+        return FAILS
+    return NOT_REACHED if any(p is None for p in pairs) else HOLDS
 
 
 def peak_smaller(field: str, model: str, index: int = 0) -> Claim:
     """Along a sweep of η (increasing) or S (decreasing), the peak of λ_{index+1} decreases."""
     return _sweep_claim(field, model, index, "a smaller peak",
                         "the peaks strictly decrease in this order",
-                        lambda peaks: all(a.value > b.value for a, b in zip(peaks, peaks[1:])))
+                        lambda peaks: _chain([_before(a, b, lambda p: p.at_least, True)
+                                              for a, b in zip(peaks, peaks[1:])]))
+
+
+def max_smaller(field: str, model: str, index: int = 0) -> Claim:
+    """Along the sweep, the largest λ_{index+1} of the run as it was run (after an initial
+    fall) decreases: "limits the maximum spectral norm throughout training" (Fig. 13)."""
+    return _sweep_claim(field, model, index, "a smaller maximum over training",
+                        "the largest smoothed value of each run, after the bottom of an initial "
+                        "fall (see the peak rule), strictly decreases in this order",
+                        lambda peaks: all(a.value > b.value for a, b in zip(peaks, peaks[1:])),
+                        explain=f"peaked or not: the run's own length is its training; "
+                                f"{PEAK_RULE}")
 
 
 def peak_earlier(field: str, model: str, index: int = 0) -> Claim:
     """Along the sweep, the peak of λ_{index+1} comes no later, and strictly earlier at the end."""
     def decide(peaks):
-        epochs = [p.epoch for p in peaks]
-        return all(a >= b for a, b in zip(epochs, epochs[1:])) and epochs[0] > epochs[-1]
+        def epoch(p):
+            return p.not_before
+        return _chain([_before(a, b, epoch, False) for a, b in zip(peaks, peaks[1:])]
+                      + [_before(peaks[0], peaks[-1], epoch, True)])
     return _sweep_claim(field, model, index, "an earlier peak",
                         "the peak epochs do not increase in this order and the last is strictly "
                         "earlier than the first", decide)

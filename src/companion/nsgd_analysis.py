@@ -46,20 +46,17 @@ def frobenius_top(values: np.ndarray) -> np.ndarray:
 
 def settled(result: dict) -> bool:
     """λ_max has stopped growing: chapter 1's peak rule (:data:`companion.claims.PEAK_RULE`)
-    on the refreshes' λ_max — the smoothed series first comes within 90% of its maximum in
-    the first 75% of the run."""
-    from .claims import PEAK_LEVEL, SETTLED, smoothed
+    on the refreshes' λ_max."""
+    from .claims import peak_of
 
     epochs, values = eigen_series(result)
-    smooth = smoothed(list(values[:, 0]))
-    position = next(i for i, v in enumerate(smooth) if v >= PEAK_LEVEL * max(smooth))
-    span = epochs[-1] - epochs[0]
-    return bool(span > 0 and epochs[position] - epochs[0] <= SETTLED * span)
+    return peak_of(list(epochs), [float(v) for v in values[:, 0]]).settled
 
 
 SETTLED_RULE = ("a claim about the final curvature needs every run's λ_max to have stopped "
                 "growing: its running mean over 3 refreshes first comes within 90% of its "
-                "maximum in the first 75% of the run (chapter 1's peak rule)")
+                "maximum (after the bottom of an initial fall, if it first falls) in the first "
+                "75% of the run (chapter 1's peak rule)")
 
 
 def measured(result: dict, key: str) -> list:
