@@ -16,6 +16,7 @@ evidence quotes the numbers and the rule it used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Callable, Mapping, Optional
 
 HOLDS, FAILS, NOT_REACHED = "holds", "fails", "not reached"
@@ -112,9 +113,9 @@ class Peak:
     settled: bool      # that epoch lies in the first SETTLED fraction of the run
     initial: float
     final: float
-    at_least: float = 0.0     # what the peak is known to be at least (the value, once settled)
-    not_before: float = 0.0   # the earliest epoch the peak can still come at (ditto)
-    fall_until: Optional[float] = None  # the epoch the initial fall ended at, if λ first fell
+    at_least: float    # what the peak is known to be at least (the value, once settled)
+    not_before: float  # the earliest epoch the peak can still come at (ditto)
+    fall_until: Optional[float]  # the epoch the initial fall ended at, if λ first fell
 
     def describe(self) -> str:
         state = "peaked" if self.settled else (
@@ -216,15 +217,14 @@ def _sweep_claim(field: str, model: str, index: int, says: str, rule: str, decid
 
 def _before(a: Peak, b: Peak, get: Callable, strict: bool) -> Optional[bool]:
     """Whether ``get(a)`` (a peak's value or epoch) is above (``strict``) or at least
-    ``get(b)``, where the bound of a run still growing can only move up: True, False, or
-    None when such a run leaves it open."""
-    low_a, low_b = get(a), get(b)
-    if a.settled and b.settled:
-        return low_a > low_b if strict else low_a >= low_b
-    if not a.settled and b.settled and (low_a > low_b if strict else low_a >= low_b):
-        return True   # a's peak can only be higher (later) than what is seen
-    if a.settled and not b.settled and (low_b >= low_a if strict else low_b > low_a):
-        return False  # b already exceeds a's settled peak
+    ``get(b)``. The bound of a run still growing can only move up, so what the bounds show
+    stands when b has peaked (a can only rise) or, shown false, when a has peaked (b can
+    only rise); otherwise None: left open."""
+    shown = get(a) > get(b) if strict else get(a) >= get(b)
+    if shown and b.settled:
+        return True
+    if not shown and a.settled:
+        return False
     return None
 
 
@@ -238,7 +238,7 @@ def peak_smaller(field: str, model: str, index: int = 0) -> Claim:
     """Along a sweep of η (increasing) or S (decreasing), the peak of λ_{index+1} decreases."""
     return _sweep_claim(field, model, index, "a smaller peak",
                         "the peaks strictly decrease in this order",
-                        lambda peaks: _chain([_before(a, b, lambda p: p.at_least, True)
+                        lambda peaks: _chain([_before(a, b, attrgetter("at_least"), True)
                                               for a, b in zip(peaks, peaks[1:])]))
 
 
@@ -256,8 +256,7 @@ def max_smaller(field: str, model: str, index: int = 0) -> Claim:
 def peak_earlier(field: str, model: str, index: int = 0) -> Claim:
     """Along the sweep, the peak of λ_{index+1} comes no later, and strictly earlier at the end."""
     def decide(peaks):
-        def epoch(p):
-            return p.not_before
+        epoch = attrgetter("not_before")
         return _chain([_before(a, b, epoch, False) for a, b in zip(peaks, peaks[1:])]
                       + [_before(peaks[0], peaks[-1], epoch, True)])
     return _sweep_claim(field, model, index, "an earlier peak",
