@@ -26,7 +26,7 @@ def test_pyhessian_adapter_matches_the_dense_top_eigenvalue_and_counts_products(
 @needs_cifar
 def test_throughput_compares_the_companion_loader_with_a_dataloader():
     row = throughput(torch.device("cpu"), "simplecnn", n_images=64, batch_size=32)
-    assert row["companion_images_per_s"] > 0 and row["dataloader_images_per_s"] > 0
+    assert min(row[f"{k}_images_per_s"] for k in ("companion", "eager", "dataloader")) > 0
 
 
 @needs_cifar

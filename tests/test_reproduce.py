@@ -110,3 +110,21 @@ def test_compute_recomputes_a_stale_committed_result(tmp_path, monkeypatch):
     assert reproduce.main(argv) == 0
     fresh = _json.loads(committed.read_text())
     assert fresh["provenance"]["code_version"] == results.code_version()
+
+
+def test_compute_runs_side_by_side_and_checks_its_arguments(tmp_path, monkeypatch, capsys):
+    from companion import reproduce, results
+    from companion.registry import resolve
+
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(results, "REPO_ROOT", tmp_path / "repo")
+    assert reproduce.main(["compute", "sagun-10", "--workers", "0"]) == 2
+    assert reproduce.main(["compute", "sagun-10", "--budget-s", "-1"]) == 2
+    argv = ["compute", "sagun-10,sagun-10", "--profile", "smoke", "--workers", "2", "--commit"]
+    assert reproduce.main(argv) == 0
+    out = capsys.readouterr().out
+    runs = resolve("sagun-10", "smoke")
+    assert f"all {len(runs)} runs finished" in out and len(runs) >= 2   # each run once
+    for _, config in runs:  # trained in worker processes, committed by them
+        assert (tmp_path / "repo" / "data" / "paper" / "runs" /
+                f"{config.model}-{results.run_key(config)}" / "result.json").exists()

@@ -108,15 +108,15 @@ def test_a_killed_run_resumes_to_the_same_numbers(tmp_path):
 def test_checkpoint_from_other_code_is_not_resumed(tmp_path, monkeypatch):
     import torch
 
-    from companion import training
+    from companion import results
 
     cache = ResultsCache(tmp_path)
     train(TINY, cache, stop_after_epochs=1)
     path = cache.checkpoint_path(TINY)
     model = torch.nn.Linear(1, 1)
     args = (model, torch.optim.SGD(model.parameters(), lr=0.1), torch.Generator())
-    monkeypatch.setattr(training, "code_version", lambda: "other")
-    assert training._restore(path, *args) is None and not path.exists()
+    monkeypatch.setattr(results, "code_version", lambda: "other")
+    assert results.restore_checkpoint(path, *args) is None and not path.exists()
 
 
 @needs_cifar
@@ -228,11 +228,30 @@ def test_stop_grad_norm_ends_a_run_and_a_long_gd_run_checkpoints_sparingly(tmp_p
                        max_steps=3000, n_train=60, track_every=1000, probes=(Metrics(n_eval=60),)
                        ).with_overrides(classes=2, dim=5, hidden=(4,))
     saves = []
-    real = training._save_checkpoint
-    monkeypatch.setattr(training, "_save_checkpoint", lambda *a: (saves.append(1), real(*a)))
+    real = training.save_checkpoint
+    monkeypatch.setattr(training, "save_checkpoint", lambda *a: (saves.append(1), real(*a)))
     full = train(config, ResultsCache(tmp_path / "a"))
     assert len(full["step_log"]) == 3000 and len(saves) <= 3   # not one save per 1-step epoch
     stopped = train(config.with_overrides(stop_grad_norm=0.05), ResultsCache(tmp_path / "b"))
     assert 1 <= stopped["stopped_at_step"] < 3000
     assert len(stopped["step_log"]) == stopped["stopped_at_step"]
     assert stopped["history"][-1]["step"] == stopped["stopped_at_step"]
+
+
+@needs_cifar
+def test_steps_read_back_in_groups_log_the_same_and_diverge_at_the_same_step(tmp_path,
+                                                                             monkeypatch):
+    """On a GPU the loop reads losses back every SYNC_EVERY_CUDA steps: the step log and the
+    divergence step must be those of the per-step check (here forced on the CPU: groups of 3)."""
+    from companion import training
+
+    config = TINY.with_overrides(lr=50.0, epochs=3)
+    per_step = train(config, ResultsCache(tmp_path / "a"))
+    monkeypatch.setattr(training, "_sync_every", lambda config, device: 3)
+    grouped = train(config, ResultsCache(tmp_path / "b"))
+    assert grouped["diverged_at_step"] == per_step["diverged_at_step"] is not None
+    assert grouped["step_log"] == per_step["step_log"]
+    assert grouped["history"][-1] == per_step["history"][-1]
+    fine = train(TINY, ResultsCache(tmp_path / "c"))
+    monkeypatch.undo()
+    assert fine["step_log"] == train(TINY, ResultsCache(tmp_path / "d"))["step_log"]

@@ -224,14 +224,31 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-threads", action="store_true",
                         help="skip the thread-policy measurement (CPU only, ~2 minutes)")
     parser.add_argument("--json", help="also write the numbers to this file")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9",
+                        help="the sections to run, e.g. 1,2,3 (a GPU's few minutes)")
     args = parser.parse_args(argv)
+    want = set(args.only.split(","))
     device = resolve_device(args.device)
     print(f"device: {describe_device(device)}; torch {torch.__version__}\n")
 
+    out = {"device": describe_device(device)}
+    for section, (key, measure) in SECTIONS.items():
+        if section in want and (section != "4" or (device.type == "cpu" and not args.skip_threads)):
+            out[key] = measure(device, args)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(out, handle, indent=1)
+    return 0
+
+
+def _hvp(device, args) -> dict:
     hv = hvp_over_gradient(device, args.images)
     print(f"1. HVP / gradient (SimpleCNN, {hv['images']} images): {hv['hvp_s'] * 1e3:.0f} ms / "
           f"{hv['gradient_s'] * 1e3:.0f} ms = {hv['ratio']:.2f}")
+    return hv
 
+
+def _eigensolvers(device, args) -> dict:
     eig = eigensolvers(device, args.eig_images)
     print(f"\n2. Top-{eig['k']} eigenpairs (SimpleCNN, {eig['images']} CIFAR-10 images), "
           f"λ1 = {eig['eigenvalues'][0]:.4g}:")
@@ -245,12 +262,31 @@ def main(argv=None) -> int:
     print(f"   products: companion/eigsh = {ours / ref:.2f}, pyhessian/companion = "
           f"{peer / ours:.1f}; time: pyhessian/companion = "
           f"{solvers[PYHESSIAN]['seconds'] / solvers[COMPANION]['seconds']:.1f}")
+    return eig
 
-    print("\n3. Training throughput (images/s, batch 128, with augmentation):")
+
+def _throughput(device, args) -> list:
+    print("\n3. Training throughput (images/s, batch 128, with augmentation; eager: the loop "
+          "before CUDA graphs, TF32 and grouped read-back):")
     rows = [throughput(device, m, args.train_images) for m in ("simplecnn", "resnet32")]
     for row in rows:
         print(f"   {row['model']:<10} companion {row['companion_images_per_s']:8.0f}   "
-              f"DataLoader {row['dataloader_images_per_s']:8.0f}   ×{row['speedup']:.2f}")
+              f"eager {row['eager_images_per_s']:8.0f} (×{row['speedup_over_eager']:.2f})   "
+              f"DataLoader {row['dataloader_images_per_s']:8.0f} (×{row['speedup']:.2f})")
+    return rows
+
+
+def _threads(device, args) -> list:
+    print("\n4. Thread settings, one HVP of quarter-width ResNet-32 on 128 images "
+          "(seconds): quiet, next to a busy 1-thread process, next to a 2-thread torch one:")
+    threads = thread_policy()
+    for row in threads:
+        print(f"   {row['setting']:<48} quiet {row['quiet_s']:6.2f}   busy "
+              f"{row['busy_s']:6.2f}   torch×2 {row['torch2_s']:6.2f}")
+    return threads
+
+
+def _warm(device, args) -> dict:
     warm = warm_vs_cold(device)
     pts = warm["points"]
     print(f"\n5. Top-{warm['k']} Lanczos every {warm['every']} SGD steps (tol {warm['tol']:g}), "
@@ -259,6 +295,10 @@ def main(argv=None) -> int:
           f"{np.mean([p['warm_products'] for p in pts]):.1f} / "
           f"{np.mean([p['warm_s'] for p in pts]):.2f} s; eigenvalues agree to "
           f"{max(p['max_rel_diff'] for p in pts):.1e}")
+    return warm
+
+
+def _nsgd(device, args) -> dict:
     cost = nsgd_overhead(device)
     print(f"\n6. Nudged-SGD vs SGD (SimpleCNN-½, 45,000 images, K = 5, refresh each epoch on "
           f"256 images): {cost['nsgd_s_per_epoch']:.1f} s / {cost['sgd_s_per_epoch']:.1f} s per "
@@ -266,29 +306,24 @@ def main(argv=None) -> int:
           f"{cost['cold_products']}, warm {cost['warm_products']:.1f}; "
           f"{cost['refresh_s']:.2f} s per refresh; lowest overlap of consecutive nudged "
           f"subspaces {cost['min_overlap']:.3f}")
-    bottom = bottom_eigensolvers(device)
-    report_bottom(bottom)
-    dense = dense_builds(device)
-    report_dense(dense)
-    walk = walk_costs(device)
-    report_walk(walk)
-    threads = []
-    if device.type == "cpu" and not args.skip_threads:
-        print("\n4. Thread settings, one HVP of quarter-width ResNet-32 on 128 images "
-              "(seconds): quiet, next to a busy 1-thread process, next to a 2-thread torch one:")
-        threads = thread_policy()
-        for row in threads:
-            print(f"   {row['setting']:<48} quiet {row['quiet_s']:6.2f}   busy "
-                  f"{row['busy_s']:6.2f}   torch×2 {row['torch2_s']:6.2f}")
+    return cost
 
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({"device": describe_device(device), "hvp": hv, "eigensolvers": eig,
-                       "throughput": rows, "warm_vs_cold": warm, "nsgd": cost,
-                       "bottom": bottom, "dense": dense, "walk": walk,
-                       "threads": threads},
-                      handle, indent=1)
-    return 0
+
+def _reported(measure, report):
+    def run(device, args):
+        numbers = measure(device)
+        report(numbers)
+        return numbers
+    return run
+
+
+SECTIONS = {"1": ("hvp", _hvp), "2": ("eigensolvers", _eigensolvers),
+            "3": ("throughput", _throughput), "5": ("warm_vs_cold", _warm),
+            "6": ("nsgd", _nsgd),
+            "7": ("bottom", _reported(bottom_eigensolvers, report_bottom)),
+            "8": ("dense", _reported(dense_builds, report_dense)),
+            "9": ("walk", _reported(walk_costs, report_walk)),
+            "4": ("threads", _threads)}
 
 
 if __name__ == "__main__":

@@ -230,8 +230,10 @@ def main(argv: Optional[list] = None) -> int:
     for p in (fig, chap):
         p.add_argument("--output-dir", type=Path, default=None,
                        help="where figure outputs go (default data/results/<profile>)")
-    comp = sub.add_parser("compute", help="train (or resume) a figure's runs, no notebook")
-    comp.add_argument("figure")
+    comp = sub.add_parser("compute", help="train (or resume) figures' runs, no notebook")
+    comp.add_argument("figure", help="one id or several: 4 or 1,2,3,4")
+    comp.add_argument("--workers", type=int, default=1,
+                      help="runs side by side, each in its own process (e.g. on one GPU)")
     comp.add_argument("--budget-s", type=float, default=None,
                       help="stop (resumably) after the first epoch past this many seconds")
     comp.add_argument("--commit", action="store_true",
@@ -283,33 +285,15 @@ def _dispatch(args) -> int:
 
 
 def _compute(args, params: dict, grids: dict) -> int:
-    """Train a figure's runs (e.g. the paper profile on a GPU) under a time budget."""
-    plan = Plan(args.figure, args.profile, params, grids)
-    # committed results made by other code are recomputed, not served (they would be stale)
-    cache = ResultsCache(plan.cache.root, read_only_roots=[])
-    deadline = time.monotonic() + args.budget_s if args.budget_s else None
-    unfinished = 0
-    runs = plan.runs[plan.figure_ids[0]]
-    for index, (label, config) in enumerate(runs, 1):
-        if deadline is not None and time.monotonic() > deadline:
-            unfinished += 1
-            continue
-        reporter = Reporter().context(plan.figure_ids[0], index, len(runs), label)
-        result = training.train(config, cache, reporter, deadline=deadline)
-        done = not result.get("interrupted")
-        unfinished += not done
-        if done:  # post-hoc probes analyse the saved snapshots (committed with the result)
-            attach_analyses(config, result, cache, reporter)
-            if args.commit:
-                print(f"{label}: committed copy in "
-                      f"{cache.export(config, plan.cache.read_only_roots[0])}", flush=True)
-        last = result["history"][-1]
-        curvature = [r for r in result["history"] if "eigenvalues" in r]
-        lam = f"λ1={curvature[-1]['eigenvalues'][0]:.4g}, " if curvature else ""
-        print(f"{label}: {'done' if done else 'interrupted'} at epoch {last['epoch']:g}, "
-              f"{lam}train acc {last.get('train_acc', float('nan')):.3f} → "
-              f"{cache.run_dir(config)}", flush=True)
-    print(f"{unfinished} run(s) unfinished" if unfinished else "all runs finished")
+    """Train figures' runs (e.g. the paper profile on a GPU) under a time budget."""
+    from .compute import compute_runs
+
+    if args.workers < 1:
+        raise ParameterError(f"--workers must be at least 1, not {args.workers}")
+    if args.budget_s is not None and args.budget_s <= 0:
+        raise ParameterError(f"--budget-s must be positive, not {args.budget_s}")
+    plan = Plan(args.figure, args.profile, params, grids)  # validates every run first
+    unfinished = compute_runs(plan, args.budget_s, args.workers, args.commit)
     return 0 if not unfinished else 3
 
 

@@ -47,7 +47,7 @@ STEP_LOG_KEPT = 2_000   # per-step entries kept in an exported (committed) resul
 NUMERIC_MODULES = ("config.py", "data.py", "data_extra.py", "batching.py", "models.py",
                    "models_small.py", "models_walk.py", "probes_walk.py", "landscape.py",
                    "tasks.py", "optim.py", "optim_walk.py", "probes.py", "probes_tables.py",
-                   "hessian.py", "lanczos.py", "training.py", "runtime.py")
+                   "hessian.py", "lanczos.py", "training.py", "steps.py", "runtime.py")
 _CODE_VERSION: Optional[str] = None
 
 
@@ -221,3 +221,28 @@ def describe_device(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     cpu = platform.processor() or platform.machine()
     return f"CPU {cpu} ({torch.get_num_threads()} threads)"
+
+
+def save_checkpoint(path, model, optimizer, gen, state) -> None:
+    atomic_torch_save(path, {
+        "code_version": code_version(),
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "generator": gen.get_state(), "cpu_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        "state": state,
+    })
+
+
+def restore_checkpoint(path, model, optimizer, gen) -> Optional[dict]:
+    """The saved loop state, or None when the checkpoint was made by other code."""
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    if saved.get("code_version") != code_version():
+        path.unlink(missing_ok=True)
+        return None
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])  # moves momentum buffers to the params' device
+    gen.set_state(saved["generator"])
+    torch.set_rng_state(saved["cpu_rng"])
+    if saved["cuda_rng"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(saved["cuda_rng"])
+    return saved["state"]

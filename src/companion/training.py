@@ -45,8 +45,10 @@ from .models import build_model
 from .optim import build_optimizer, optimizer_options, optimizer_spec
 from .probes import top_eigenpairs
 from .progress import Reporter
-from .results import ResultsCache, atomic_torch_save, code_version, provenance
+from .results import (ResultsCache, atomic_torch_save, provenance, restore_checkpoint,
+                      save_checkpoint)
 from .runtime import resolve_device
+from . import steps
 from .tasks import build_task, generator
 
 DIVERGENCE_FACTOR = 1e3  # a batch loss this many times the initial loss counts as divergence
@@ -112,7 +114,7 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
             measure("snapshot")
 
     checkpoint = cache.checkpoint_path(config)
-    saved = _restore(checkpoint, model, optimizer, gen) if checkpoint.exists() else None
+    saved = restore_checkpoint(checkpoint, model, optimizer, gen) if checkpoint.exists() else None
     if saved is None and hasattr(optimizer, "calibrate"):  # e.g. the noise of gd_noise
         state["calibration"] = optimizer.calibrate(model, task, config)
     if saved is not None:
@@ -128,13 +130,17 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
         state["elapsed_s"] += time.perf_counter() - start
     reporter.start_run(config, state)
 
+    full_batch = optimizer_spec(config.optimizer).full_batch
+    stepper = steps.Stepper(model, optimizer, task.loss_fn, device,
+                            chunk=GD_CHUNK if full_batch else None,
+                            want_grad_norm=config.stop_grad_norm is not None)
     epochs_this_call, last_save = 0, float("-inf")
     while not _finished(config, state):
         start = time.perf_counter()
         for group in optimizer.param_groups:  # the schedule of App. A.2: one drop of η
             group["lr"] = learning_rate(config, state["epoch"])
         _train_one_epoch(model, optimizer, task, config, gen, state, measure, steering,
-                         after_step)
+                         after_step, stepper)
         state["epoch"] += 1
         if state["diverged_at_step"] is None and (state["epoch"] % config.track_every == 0
                                                   or _finished(config, state)):
@@ -145,7 +151,7 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
         stop = out_of_time or (stop_after_epochs is not None
                                and epochs_this_call >= stop_after_epochs)
         if stop or time.monotonic() - last_save >= CHECKPOINT_SECONDS:
-            _save_checkpoint(checkpoint, model, optimizer, gen, state)
+            save_checkpoint(checkpoint, model, optimizer, gen, state)
             last_save = time.monotonic()
         reporter.epoch_done(config, state)
         if stop:
@@ -165,7 +171,8 @@ def train(config: RunConfig, cache: Optional[ResultsCache] = None,
         "steps_per_epoch": task.steps_per_epoch,
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "data": task.data_source,
-        "provenance": provenance(config, device, state["elapsed_s"]),
+        "provenance": {**provenance(config, device, state["elapsed_s"]),
+                       "fast_paths": steps.fast_paths(device)},
     }
     atomic_torch_save(cache.weights_path(config),
                       {k: v.detach().cpu() for k, v in model.state_dict().items()})
@@ -196,57 +203,69 @@ def learning_rate(config: RunConfig, epoch: int) -> float:
 
 
 def _train_one_epoch(model, optimizer, task, config, gen, state, measure, steering,
-                     after_step) -> None:
+                     after_step, step) -> None:
+    """One epoch of ``step`` calls. Each step's loss and accuracy are read back from the device
+    every ``_sync_every`` steps (one host synchronisation for the group) and then checked for
+    divergence in order, so a run that diverges records the same step as a per-step check;
+    on a GPU it may have taken up to that many more steps, which no probe measures."""
     model.train()
+    sync_every = _sync_every(config, step.device)
+    pending = []  # (step, loss, correct, batch size), still on the device
+
+    def read_back() -> bool:
+        """Log the pending steps; True if one of them diverged (the epoch then ends)."""
+        if not pending:
+            return False
+        values = torch.stack([torch.stack((loss, correct)) for _, loss, correct, _ in pending])
+        for (at, _, _, n), (loss, correct) in zip(pending, values.double().cpu().tolist()):
+            state["step_log"].append([at, round(loss, 6), round(correct / n, 6)])
+            if state["initial_loss"] is None:
+                state["initial_loss"] = loss
+            if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(state["initial_loss"],
+                                                                         1e-3):
+                state["diverged_at_step"] = at
+                state["history"].append({"step": at, "phase": "diverged", "batch_loss": loss,
+                                         "epoch": round(at / task.steps_per_epoch, 6)})
+                pending.clear()
+                return True
+        pending.clear()
+        return False
+
     for index, (inputs, targets) in enumerate(task.epoch_batches(gen)):
         if config.max_steps is not None and state["step"] >= config.max_steps:
-            return
+            break
         if hasattr(optimizer, "set_progress"):  # a learning-rate schedule of the step
             total = config.max_steps or config.epochs * task.steps_per_epoch
             optimizer.set_progress(state["step"] / total)
         if steering is not None and steering.due(state["step"], index):
             steering.refresh(model, optimizer, state)
             model.train()
-        loss, acc, grad_norm = _step(model, optimizer, task.loss_fn, inputs, targets, config)
+        loss, correct, grad_norm = step(inputs, targets)
         state["step"] += 1
-        state["step_log"].append([state["step"], round(loss, 6), round(acc, 6)])
+        pending.append((state["step"], loss, correct, targets.numel()))
         if config.stop_grad_norm is not None and grad_norm <= config.stop_grad_norm:
             state["stopped_at_step"] = state["step"]
-        if state["initial_loss"] is None:
-            state["initial_loss"] = loss
-        if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(state["initial_loss"], 1e-3):
-            state["diverged_at_step"] = state["step"]
-            state["history"].append({"step": state["step"], "phase": "diverged",
-                                     "epoch": round(state["step"] / task.steps_per_epoch, 6),
-                                     "batch_loss": loss})
+        zoom = state["step"] <= config.zoom_steps and state["step"] % config.zoom_every == 0
+        if (len(pending) >= sync_every or zoom) and read_back():
             return
-        if state["step"] <= config.zoom_steps and state["step"] % config.zoom_every == 0:
+        if zoom:
             measure("zoom")
         after_step()
         if state.get("stopped_at_step") is not None:
-            return
+            break
+    read_back()
 
 
-def _step(model, optimizer, loss_fn, inputs, targets, config) -> tuple:
-    """One (mini- or full-) batch step: (loss, accuracy, gradient norm) of the batch before
-    the update (the norm only with ``stop_grad_norm``, else nan). Full batches are
-    accumulated in chunks of ``GD_CHUNK`` examples."""
-    optimizer.zero_grad(set_to_none=True)
-    chunk = GD_CHUNK if optimizer_spec(config.optimizer).full_batch else len(inputs)
-    total, correct = torch.zeros(()), torch.zeros(())
-    for start in range(0, len(inputs), chunk):
-        xb, yb = inputs[start:start + chunk], targets[start:start + chunk]
-        outputs = model(xb)
-        loss = loss_fn(outputs, yb) * (len(xb) / len(inputs))
-        loss.backward()
-        total += loss.detach().cpu()
-        correct += (outputs.detach().argmax(-1) == yb).sum().cpu()
-    grad_norm = float("nan")
-    if config.stop_grad_norm is not None:
-        grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
-        grad_norm = float(torch.sqrt(sum(g.double().pow(2).sum() for g in grads)))
-    optimizer.step()
-    return float(total), float(correct) / targets.numel(), grad_norm
+SYNC_EVERY_CUDA = 64  # steps between host synchronisations on a GPU
+
+
+def _sync_every(config: RunConfig, device: torch.device) -> int:
+    """Every step on a CPU (no cost there) and wherever something acts on each step's
+    numbers or weights (stopping rules, per-step probes, snapshots); else in groups."""
+    per_step = (device.type != "cuda" or config.stop_grad_norm is not None
+                or bool(config.snapshot_steps)
+                or any(hasattr(p, "after_step") for p in config.probes))
+    return 1 if per_step else SYNC_EVERY_CUDA
 
 
 class _Steering:
@@ -292,28 +311,3 @@ class _Steering:
                              * float(v) for v in result.vals[:k].cpu()],
             "applied": applied, "seconds": round(time.perf_counter() - start, 3),
             **({"final": True} if final else {})})
-
-
-def _save_checkpoint(path, model, optimizer, gen, state) -> None:
-    atomic_torch_save(path, {
-        "code_version": code_version(),
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "generator": gen.get_state(), "cpu_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-        "state": state,
-    })
-
-
-def _restore(path, model, optimizer, gen) -> Optional[dict]:
-    """The saved loop state, or None when the checkpoint was made by other code."""
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    if saved.get("code_version") != code_version():
-        path.unlink(missing_ok=True)
-        return None
-    model.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])  # moves momentum buffers to the params' device
-    gen.set_state(saved["generator"])
-    torch.set_rng_state(saved["cpu_rng"])
-    if saved["cuda_rng"] is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(saved["cuda_rng"])
-    return saved["state"]

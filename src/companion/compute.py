@@ -1,0 +1,88 @@
+"""Compute figures' runs without notebooks: one after another, or side by side.
+
+``python -m companion.reproduce compute 1,2,3,4 --profile paper --workers 8 --budget-s 540``
+trains every run of the figures (a run shared by two figures once), each in its own process
+when ``workers`` > 1: on one GPU, small networks leave most of it idle, so several runs side
+by side make progress together. Each run stops, resumably, after the first epoch that ends
+past the budget (its checkpoint is in the cache), and the next call continues it; with
+``--commit`` each finished run's result is copied into ``data/paper/runs`` to be committed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Optional
+
+from . import training
+from .progress import Reporter
+from .results import ResultsCache, run_key
+from .snapshot_curvature import attach_analyses
+
+
+def unique_runs(plan) -> list:
+    """(figure, label, config) for every run of the plan's figures, each run key once."""
+    seen, out = set(), []
+    for fid in plan.figure_ids:
+        for label, config in plan.runs[fid]:
+            if run_key(config) not in seen:
+                seen.add(run_key(config))
+                out.append((fid, label, config))
+    return out
+
+
+def compute_runs(plan, budget_s: Optional[float] = None, workers: int = 1,
+                 commit: bool = False) -> int:
+    """Train the plan's runs; the number left unfinished (0 when all are done)."""
+    runs = unique_runs(plan)
+    # committed results made by other code are recomputed, not served (they would be stale)
+    root, committed = plan.cache.root, plan.cache.read_only_roots[0]
+    end = time.time() + budget_s if budget_s else None
+    jobs = [(i, len(runs), fid, label, config, root, committed, end, commit)
+            for i, (fid, label, config) in enumerate(runs, 1)]
+    if workers <= 1:
+        lines = []
+        for job in jobs:
+            lines.append(_one_run(*job))
+            print(lines[-1][1], flush=True)
+    else:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        lines = []
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                 initargs=(threads,),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            for future in as_completed([pool.submit(_one_run, *job) for job in jobs]):
+                lines.append(future.result())
+                print(lines[-1][1], flush=True)
+    unfinished = sum(not done for done, _ in lines)
+    print(f"{unfinished} of {len(runs)} run(s) unfinished" if unfinished
+          else f"all {len(runs)} runs finished")
+    return unfinished
+
+
+def _init_worker(threads: int) -> None:
+    os.environ["COMPANION_THREADS"] = str(threads)
+
+
+def _one_run(index, total, fid, label, config, root, committed, end, commit) -> tuple:
+    """Train (or resume) one run; (finished?, a line saying where it stands)."""
+    cache = ResultsCache(root, read_only_roots=[])
+    if end is not None and time.time() > end:
+        return False, f"{label}: not started (budget spent)"
+    reporter = Reporter().context(fid, index, total, label)
+    deadline = None if end is None else time.monotonic() + (end - time.time())
+    result = training.train(config, cache, reporter, deadline=deadline)
+    done = not result.get("interrupted")
+    note = ""
+    if done:  # post-hoc probes analyse the saved snapshots (committed with the result)
+        attach_analyses(config, result, cache, reporter)
+        if commit:
+            note = f"; committed copy in {cache.export(config, committed)}"
+    last = result["history"][-1]
+    curvature = [r for r in result["history"] if "eigenvalues" in r]
+    lam = f"λ1={curvature[-1]['eigenvalues'][0]:.4g}, " if curvature else ""
+    return done, (f"Fig. {fid} {label}: {'done' if done else 'interrupted'} at epoch "
+                  f"{last['epoch']:g}, {lam}train acc {last.get('train_acc', float('nan')):.3f}"
+                  f" → {cache.run_dir(config)}{note}")
