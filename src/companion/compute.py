@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Optional
 
 from . import training
@@ -48,18 +48,34 @@ def compute_runs(plan, budget_s: Optional[float] = None, workers: int = 1,
             lines.append(_one_run(*job))
             print(lines[-1][1], flush=True)
     else:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        lines = []
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                 initargs=(threads,),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            for future in as_completed([pool.submit(_one_run, *job) for job in jobs]):
-                lines.append(future.result())
-                print(lines[-1][1], flush=True)
+        lines = _pooled(jobs, workers)
     unfinished = sum(not done for done, _ in lines)
     print(f"{unfinished} of {len(runs)} run(s) unfinished" if unfinished
           else f"all {len(runs)} runs finished")
     return unfinished
+
+
+def _pooled(jobs: list, workers: int) -> list:
+    """Run the jobs in ``workers`` processes; a run that starts from another run of the list
+    (``start_from``) is submitted once that one is done, so no parent is trained twice."""
+    keys = {run_key(job[4]) for job in jobs}
+    parent = lambda job: job[4].start_from and run_key(job[4].start_from)  # noqa: E731
+    waiting = [job for job in jobs if parent(job) in keys]
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    lines = []
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(threads,),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {pool.submit(_one_run, *job): job for job in jobs if job not in waiting}
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                key = run_key(running.pop(future)[4])
+                lines.append(future.result())
+                print(lines[-1][1], flush=True)
+                for job in [j for j in waiting if parent(j) == key]:
+                    waiting.remove(job)
+                    running[pool.submit(_one_run, *job)] = job
+    return lines
 
 
 def _init_worker(threads: int) -> None:
