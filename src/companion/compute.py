@@ -13,8 +13,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Optional
+
+import torch
 
 from . import training
 from .progress import Reporter
@@ -37,7 +40,6 @@ def compute_runs(plan, budget_s: Optional[float] = None, workers: int = 1,
                  commit: bool = False) -> int:
     """Train the plan's runs; the number left unfinished (0 when all are done)."""
     runs = unique_runs(plan)
-    # committed results made by other code are recomputed, not served (they would be stale)
     root, committed = plan.cache.root, plan.cache.read_only_roots[0]
     end = time.time() + budget_s if budget_s else None
     jobs = [(i, len(runs), fid, label, config, root, committed, end, commit)
@@ -82,8 +84,23 @@ def _init_worker(threads: int) -> None:
     os.environ["COMPANION_THREADS"] = str(threads)
 
 
-def _one_run(index, total, fid, label, config, root, committed, end, commit) -> tuple:
-    """Train (or resume) one run; (finished?, a line saying where it stands)."""
+def _one_run(*job) -> tuple:
+    """Train (or resume) one run; (finished?, a line saying where it stands). A run that
+    fails (e.g. out of GPU memory beside the others) is reported and leaves the rest going."""
+    try:
+        return _train_one(*job)
+    except Exception as error:  # noqa: BLE001 — reported, counted unfinished
+        traceback.print_exc()
+        return False, f"Fig. {job[2]} {job[3]}: FAILED ({type(error).__name__}: {error})"[:400]
+    finally:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the next run in this worker process gets the memory
+
+
+def _train_one(index, total, fid, label, config, root, committed, end, commit) -> tuple:
+    if ResultsCache(committed, read_only_roots=[]).load(config) is not None:
+        return True, f"Fig. {fid} {label}: committed, made by the current code"
+    # committed results made by other code are recomputed, not served (they would be stale)
     cache = ResultsCache(root, read_only_roots=[])
     if end is not None and time.time() > end:
         return False, f"{label}: not started (budget spent)"
