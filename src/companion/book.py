@@ -14,6 +14,7 @@ reference to a number the run did not produce fails the build too. The HTML is i
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,8 @@ def build(profile: str = "default", out: Path = REPO_ROOT, params: Optional[dict
     out = Path(out).resolve()
     stage = out / "_build" / "source"
     stage_sources(stage)
+    if profile == "paper":  # re-plot the committed GPU results; train nothing (see Plan)
+        os.environ["COMPANION_COMMITTED_ONLY"] = "1"
     for chapter, plan in plans.items():
         print(f"executing chapter {chapter} at profile '{profile}'", file=sys.stderr, flush=True)
         execute_notebook(chapter, stage / "book" / f"{chapter}.ipynb",

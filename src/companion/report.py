@@ -80,6 +80,10 @@ class FigureOutcome:
                 f"<p class='params-common'>Shared by all runs: {html.escape(common)}.</p>")
 
     def _claims_html(self) -> str:
+        if self.missing and all("GPU" in why for why in self.missing.values()):
+            return (f"<p><strong>Not yet at the paper profile:</strong> "
+                    f"{html.escape(', '.join(self.missing))} (no committed result; it needs a "
+                    "GPU). No claim is computed until every run has one.</p>")
         if self.missing:
             reasons = sorted(set(self.missing.values()))
             return (f"<p><strong>Not run:</strong> {len(self.missing)} run(s) need data that "

@@ -20,6 +20,7 @@ outputs are written atomically, so a failed run never destroys earlier results.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 import time
@@ -29,11 +30,11 @@ from typing import Any, Mapping, Optional
 from . import registry, training
 from .config import ParameterError
 from .data import DataNotFoundError
-from .plotting import save_figure, use_theme
 from .progress import Reporter
+from .outcomes import assemble, committed_outcome, show_with_paper
 from .report import FigureOutcome
 from .notebooks import execute_notebook, notebook_parameters
-from .results import ResultsCache, atomic_write_json, data_root
+from .results import ResultsCache, data_root
 from .snapshot_curvature import attach_analyses
 
 
@@ -86,6 +87,8 @@ class Plan:
         self.output_dir = Path(output_dir) if output_dir else results_root(profile)
         self.progress = str(progress).strip().lower() not in ("false", "0", "no", "none", "")
         self.cache = ResultsCache()
+        # `make book PROFILE=paper` on any machine: committed results only, nothing trained
+        self.committed_only = os.environ.get("COMPANION_COMMITTED_ONLY") == "1"
         # Validate every run of every selected figure now, before any training.
         self.runs = {fid: registry.resolve(fid, profile, self.overrides, self.grids)
                      for fid in self.figure_ids}
@@ -106,12 +109,14 @@ class Plan:
         if fig_id in self.outcomes:
             return self.outcomes[fig_id]
         start = time.perf_counter()
-        figure = registry.get_figure(fig_id)
         reporter = Reporter(enabled=self.progress)
         runs, missing = {}, {}
         for index, (label, config) in enumerate(self.runs[fig_id], 1):
             reporter.context(fig_id, index, len(self.runs[fig_id]), label)
             result = self.cache.load(config)
+            if result is None and self.committed_only:
+                missing[label] = "no committed result yet (it needs a GPU)"
+                continue
             if result is None:
                 try:
                     result = training.train(config, self.cache, reporter)
@@ -121,27 +126,9 @@ class Plan:
             else:
                 reporter.cached()
             runs[label] = (config, attach_analyses(config, result, self.cache, reporter))
-        hardware = ", ".join(sorted({r["provenance"]["device"] for _, r in runs.values()})) \
-            or "no training (nothing to run, or its data is missing)"
-        unique = {r["provenance"]["key"]: r for _, r in runs.values()}  # sweeps may share a run
-        compute = sum(r["provenance"]["wall_time_s"] for r in unique.values())
-        commits = sorted({_short_commit(r["provenance"]["commit"]) for _, r in runs.values()})
-        versions = sorted({r["provenance"].get("code_version", "?") for _, r in runs.values()})
-        name = registry.display_name(fig_id)
-        footer = (f"{name} · profile {self.profile} · {hardware} · "
-                  f"commit {', '.join(commits)} · code {', '.join(versions)}") if runs else \
-            f"{name} · profile {self.profile} · {hardware}"
-        use_theme()
-        out = self.output_dir / f"fig-{fig_id}"
-        image_path = save_figure(figure.plot(runs, footer), out / f"fig-{fig_id}.png")
-        claims = [] if missing else [c.evaluate(runs, fig_id) for c in figure.claims
-                                     if c.applies(runs)]
-        outcome = FigureOutcome(figure, self.profile, runs, claims, image_path, out, hardware,
-                                compute, {label: c.identity() for label, c in self.runs[fig_id]},
-                                missing)
-        _write_outputs(outcome)
-        print(f"{name}: {sum(c.holds for c in claims)}/{len(claims)} claims hold; "
-              f"outputs in {out} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+        outcome = assemble(fig_id, self.profile, runs, missing,
+                           {label: c.identity() for label, c in self.runs[fig_id]},
+                           self.output_dir, time.perf_counter() - start)
         self.outcomes[fig_id] = outcome
         return outcome
 
@@ -155,7 +142,9 @@ class Plan:
         from IPython.display import HTML, display
 
         if fig_id in self.outcomes:
-            self.outcomes[fig_id].show()
+            beside = self.profile == "default"  # the book's profile: the GPU's results too
+            show_with_paper(self.outcomes[fig_id],
+                            committed_outcome(fig_id, self.cache) if beside else None, beside)
         else:
             display(HTML(f"<p><em>{registry.display_name(fig_id)} was not selected in this execution "
                          f"(figures: {', '.join(self.figure_ids)}).</em></p>"))
@@ -170,32 +159,6 @@ def notebook_plan(chapter: str, figures: Any, profile: str, output_dir: Any, par
     parsed_grids.update({k: v for k, v in dict(grids or {}).items() if v})
     return Plan(figures, profile, parsed, parsed_grids, output_dir or None, chapter=chapter,
                 progress=progress)
-
-
-def _short_commit(commit: str) -> str:
-    """'<40 hex>+dirty' → '<12 hex>+dirty' (a run from uncommitted code must say so)."""
-    head, _, rest = commit.partition("+")
-    return head[:12] + (f"+{rest}" if rest else "")
-
-
-def _write_outputs(outcome: FigureOutcome) -> None:
-    atomic_write_json(outcome.output_dir / "claims.json",
-                      [c.as_dict() for c in outcome.claims])
-    atomic_write_json(outcome.output_dir / "summary.json", {
-        "figure": outcome.figure.id, "title": outcome.figure.title,
-        "profile": outcome.profile, "hardware": outcome.hardware,
-        "compute_time_s": outcome.wall_time_s,
-        "shrunk": outcome.figure.shrunk.get(outcome.profile, "paper settings"),
-        "claims": [c.as_dict() for c in outcome.claims],
-        "runs": {label: {"parameters": config.identity(), "provenance": result["provenance"],
-                         "diverged_at_step": result.get("diverged_at_step"),
-                         "data": result.get("data"), "stale": result.get("stale"),
-                         # post-hoc analyses of the run's snapshots, with their provenance
-                         "analyses": {p.name: result[p.name].get("provenance")
-                                      for p in config.probes
-                                      if getattr(p, "post_hoc", False) and p.name in result}}
-                 for label, (config, result) in outcome.runs.items()},
-    })
 
 
 def _parse_params(items: list) -> dict:

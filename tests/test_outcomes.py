@@ -1,0 +1,60 @@
+"""The paper profile beside the default one: built from committed results only, never trained."""
+
+from pathlib import Path
+
+import pytest
+
+from companion import outcomes, registry
+from companion.results import ResultsCache
+
+COMMITTED = Path(__file__).resolve().parents[1] / "data" / "paper" / "runs"
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return ResultsCache(tmp_path / "cache", read_only_roots=[COMMITTED])
+
+
+def test_committed_outcome_plots_and_grades_the_committed_runs_without_training(cache, tmp_path,
+                                                                              monkeypatch):
+    from companion import training
+
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("must not train"))
+    paper = outcomes.committed_outcome("sagun-4", cache, tmp_path / "out")
+    assert paper is not None and paper.profile == "paper" and paper.image.exists()
+    assert "H200" in paper.hardware and len(paper.claims) == len(registry.get_figure("sagun-4").claims)
+    assert outcomes.committed_outcome("1", cache, tmp_path / "out") is None  # none committed yet
+    partial = outcomes.committed_outcome("sagun-3", cache, tmp_path / "out")
+    if partial is not None and partial.missing:  # some widths still need a GPU: no claims yet
+        assert partial.claims == [] and "Not yet at the paper profile" in partial._claims_html()
+
+
+def test_the_paper_figure_is_shown_beside_the_default_one_or_said_missing(cache, tmp_path,
+                                                                          monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    paper = outcomes.committed_outcome("sagun-4", cache, tmp_path / "out")
+    outcomes.show_with_paper(paper, paper)
+    page = "".join(getattr(o, "data", "") or "" for o in shown)
+    assert page.count("data:image/png;base64,") == 2 and "profile paper (committed results)" in page
+    assert "claims hold" in page
+    shown.clear()
+    outcomes.show_with_paper(paper, None)
+    page = "".join(getattr(o, "data", "") or "" for o in shown if isinstance(o.data, str))
+    assert "No paper-profile results are committed" in page and "PROFILE=paper" in page
+
+
+def test_a_paper_book_replots_committed_results_and_trains_nothing(tmp_path, monkeypatch):
+    from companion import training
+    from companion.reproduce import Plan
+
+    monkeypatch.setenv("COMPANION_COMMITTED_ONLY", "1")
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("must not train"))
+    for fid in ("1", "sagun-4"):
+        outcome = Plan(fid, "paper", output_dir=tmp_path, progress=False).run(fid)
+        assert outcome.image.exists()
+    assert outcome.claims and not outcome.missing         # sagun-4: committed, graded
+    fig1 = Plan("1", "paper", output_dir=tmp_path, progress=False).run("1")
+    assert fig1.missing and not fig1.claims and "needs a GPU" in fig1._claims_html()
