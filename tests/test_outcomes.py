@@ -58,3 +58,8 @@ def test_a_paper_book_replots_committed_results_and_trains_nothing(tmp_path, mon
     assert outcome.claims and not outcome.missing         # sagun-4: committed, graded
     fig1 = Plan("1", "paper", output_dir=tmp_path, progress=False).run("1")
     assert fig1.missing and not fig1.claims and "needs a GPU" in fig1._claims_html()
+
+
+def test_a_figure_whose_paper_profile_is_its_default_is_not_shown_twice():
+    assert outcomes.same_as_paper("sagun-4", registry.resolve("sagun-4", "default"))
+    assert not outcomes.same_as_paper("1", registry.resolve("1", "default"))

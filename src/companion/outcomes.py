@@ -91,6 +91,14 @@ def committed_outcome(fig_id: str, cache: ResultsCache,
                     output_dir or data_root() / "results" / "paper-committed")
 
 
+def same_as_paper(fig_id: str, runs: list) -> bool:
+    """Whether the figure's paper profile is exactly these (label, config) runs."""
+    from .results import run_key
+
+    return sorted(run_key(c) for _, c in runs) == sorted(
+        run_key(c) for _, c in registry.resolve(fig_id, "paper"))
+
+
 def _analyses_present(config, cache: ResultsCache) -> bool:
     """Every post-hoc analysis of the run is stored (so none would be computed)."""
     name = cache.run_dir(config).name
@@ -116,8 +124,10 @@ def show_with_paper(outcome: FigureOutcome, paper: Optional[FigureOutcome],
                 f"<code>python -m companion.reproduce compute {html.escape(fid)} --profile "
                 f"paper --commit</code>).</em></p>"))
         return
+    wide = max(_aspect(o.image) for o in (outcome, paper)) > 1.8  # multi-panel: one above
+    basis = "flex:1 1 100%" if wide else "flex:1 1 0;min-width:320px"
     cells = "".join(
-        f"<figure style='flex:1 1 0;min-width:320px;margin:0'>"
+        f"<figure style='{basis};margin:0'>"
         f"<img alt='{html.escape(o.figure.id)} at profile {o.profile}' style='width:100%' "
         f"src='data:image/png;base64,{base64.b64encode(o.image.read_bytes()).decode()}'/>"
         f"<figcaption><strong>{label}</strong> — {html.escape(o.hardware)}</figcaption></figure>"
@@ -130,6 +140,13 @@ def show_with_paper(outcome: FigureOutcome, paper: Optional[FigureOutcome],
                  f"</strong> (committed results, {html.escape(paper.hardware)}): "
                  f"{sum(c.holds for c in paper.claims)} of {len(paper.claims)} claims hold"
                  f"</summary>{paper._repr_html_()}</details>"))
+
+
+def _aspect(image: Path) -> float:
+    from PIL import Image
+
+    with Image.open(image) as png:
+        return png.width / png.height
 
 
 def _short_commit(commit: str) -> str:

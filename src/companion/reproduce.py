@@ -31,7 +31,7 @@ from . import registry, training
 from .config import ParameterError
 from .data import DataNotFoundError
 from .progress import Reporter
-from .outcomes import assemble, committed_outcome, show_with_paper
+from .outcomes import assemble, committed_outcome, same_as_paper, show_with_paper
 from .report import FigureOutcome
 from .notebooks import execute_notebook, notebook_parameters
 from .results import ResultsCache, data_root
@@ -142,7 +142,8 @@ class Plan:
         from IPython.display import HTML, display
 
         if fig_id in self.outcomes:
-            beside = self.profile == "default"  # the book's profile: the GPU's results too
+            beside = (self.profile == "default"  # the book's profile: the GPU's results too
+                      and not same_as_paper(fig_id, self.runs[fig_id]))
             show_with_paper(self.outcomes[fig_id],
                             committed_outcome(fig_id, self.cache) if beside else None, beside)
         else:
