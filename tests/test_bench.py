@@ -2,7 +2,8 @@
 
 import torch
 
-from companion.bench import _lanczos_counted, _pyhessian, throughput
+from companion.bench_eigen import _lanczos_counted, _pyhessian
+from companion.bench_system import throughput
 from companion.hessian import HessianOperator
 from companion.models import cross_entropy
 

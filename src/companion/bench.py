@@ -7,9 +7,10 @@
    power iteration with deflation, tol 1e-3, ≤ 100 products per eigenpair), on the same
    model and data in the same run: wall time, products, and the largest relative
    eigenvalue error against ``eigsh``.
-3. Training throughput (images/s) of SimpleCNN and ResNet-32 with the companion's loader
-   (data on the device, augmentation as batched tensor ops) against a plain
-   ``torch.utils.data.DataLoader`` with torchvision transforms on the same images.
+3. Training throughput (images/s) of SimpleCNN and ResNet-32, three ways on the same images:
+   the training loop as it is (on a GPU: CUDA-graph steps, TF32, losses read back once per
+   epoch), the eager loop it replaced (a read-back per step), and a plain
+   ``torch.utils.data.DataLoader`` with torchvision transforms.
 5. Warm against cold Lanczos along training (the chapters' probes): products and time per
    top-5 measurement, SimpleCNN at half width every 30 SGD steps, warm-started from the
    previous eigenvectors or from a random vector, to the same tolerance.
@@ -22,7 +23,7 @@
    or PASSIVE wait policy: on a quiet machine, next to one busy single-threaded process,
    and next to a two-thread torch process.
 
-    python -m companion.bench [--images 512] [--eig-images 128] [--device auto]
+    python -m companion.bench [--images 512] [--eig-images 128] [--device auto] [--only 1,2,3]
 7. The bottom of the spectrum (Alain et al. 2019): SA(3) of LeNet-small after RMSProp on
    MNIST by the companion's Lanczos, scipy's eigsh and shifted power iteration
    (:mod:`companion.bench_bottom`), and LA(20) beside it.
@@ -43,112 +44,14 @@ import time
 import numpy as np
 import torch
 
-from . import data as data_lib
-from .hessian import HessianOperator, lanczos
 from .models import build_model, cross_entropy
 from .results import describe_device
-from .bench_system import _sync, _timed, thread_policy, throughput
+from .bench_system import thread_policy, throughput
 from .bench_bottom import bottom_eigensolvers, report as report_bottom
 from .bench_dense import dense_builds, report as report_dense
 from .bench_walk import report as report_walk, walk_costs
 from .runtime import resolve_device
-
-
-def cifar_batch(n: int, device: torch.device) -> tuple:
-    train = data_lib.load_cifar10("train")
-    return data_lib.normalize_images(train.x[:n], device), train.y[:n].to(device)
-
-
-def hvp_over_gradient(device: torch.device, n_images: int = 512) -> dict:
-    torch.manual_seed(0)
-    model = build_model("simplecnn").to(device)
-    x, y = cifar_batch(n_images, device)
-    op = HessianOperator(model, cross_entropy, [(x, y)])
-    v = torch.randn(op.dim, device=device)
-
-    def gradient():
-        model.zero_grad(set_to_none=True)
-        cross_entropy(model(x), y).backward()
-
-    t_grad, t_hvp = _timed(gradient, device), _timed(lambda: op @ v, device)
-    return {"images": n_images, "gradient_s": t_grad, "hvp_s": t_hvp, "ratio": t_hvp / t_grad}
-
-
-def eigensolvers(device: torch.device, n_images: int = 128, k: int = 10) -> dict:
-    """Top-k of a SimpleCNN Hessian after a few SGD steps, three ways."""
-    from curvlinops import HessianLinearOperator
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
-    torch.manual_seed(0)
-    model = build_model("simplecnn").to(device)
-    x, y = cifar_batch(max(n_images, 512), device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    for start in range(0, 512, 128):  # leave the initialization's degenerate spectrum
-        optimizer.zero_grad()
-        cross_entropy(model(x[start:start + 128]), y[start:start + 128]).backward()
-        optimizer.step()
-    batches = [(x[:n_images], y[:n_images])]
-
-    rows = {}
-    reference = HessianLinearOperator(model, torch.nn.CrossEntropyLoss(),
-                                      [p for p in model.parameters()], batches).to_scipy()
-    counter = {"n": 0}
-
-    def counted(v):
-        counter["n"] += 1
-        return reference @ v
-    scipy_op = LinearOperator(reference.shape, matvec=counted, dtype=reference.dtype)
-    start = time.perf_counter()
-    ref_vals = np.sort(eigsh(scipy_op, k=k, which="LA", tol=1e-6)[0])[::-1]
-    rows[EIGSH] = {"seconds": time.perf_counter() - start,
-                                             "products": counter["n"], "max_rel_error": 0.0}
-    op = HessianOperator(model, cross_entropy, batches)
-    for name, solve in ((COMPANION, lambda: _lanczos_counted(op, k)),
-                        (PYHESSIAN, lambda: _pyhessian(model, batches[0], k, device))):
-        _sync(device)
-        start = time.perf_counter()
-        values, products = solve()
-        _sync(device)
-        vals = np.sort(np.asarray(values, dtype=np.float64))[::-1]
-        rows[name] = {"seconds": time.perf_counter() - start, "products": products,
-                      "max_rel_error": float(np.max(np.abs(vals - ref_vals) / np.abs(ref_vals)))}
-    return {"images": n_images, "k": k, "eigenvalues": ref_vals.tolist(), "solvers": rows}
-
-
-COMPANION = "companion lanczos (tol 1e-5)"
-PYHESSIAN = "pyhessian 0.1 eigenvalues (power iteration, tol 1e-3, ≤100/pair)"
-EIGSH = "curvlinops + eigsh (tol 1e-6)"
-
-
-def _lanczos_counted(op, k: int) -> tuple:
-    result = lanczos(op, k=k, which="LA")
-    return result.vals.double().cpu().numpy(), result.num_matvecs
-
-
-def _pyhessian(model, data: tuple, k: int, device: torch.device) -> tuple:
-    """The real PyHessian (Yao et al. 2020) on the same model and data; its products are
-    counted by wrapping the function it calls for each Hessian-vector product."""
-    import importlib
-
-    ph = importlib.import_module("pyhessian.hessian")  # the module (the package re-exports the class)
-
-    counter = {"n": 0}
-    original = ph.hessian_vector_product
-
-    def counted(*args, **kwargs):
-        counter["n"] += 1
-        return original(*args, **kwargs)
-
-    ph.hessian_vector_product = counted
-    try:
-        torch.manual_seed(0)
-        values, _ = ph.hessian(model, torch.nn.CrossEntropyLoss(), data=data,
-                               cuda=device.type == "cuda").eigenvalues(top_n=k)
-        model.train()  # PyHessian leaves the model in eval mode
-    finally:
-        ph.hessian_vector_product = original
-        model.zero_grad(set_to_none=True)
-    return values, counter["n"]
+from .bench_eigen import COMPANION, EIGSH, PYHESSIAN, cifar_batch, eigensolvers, hvp_over_gradient
 
 
 def warm_vs_cold(device: torch.device, points: int = 5, every: int = 30, k: int = 5,
