@@ -203,6 +203,18 @@ plan.show("12")
 plan.show("13")
 
 # %% [markdown]
+# ## The paper profile
+#
+# Each figure above shows, beside its default-profile version, the paper-profile one once its
+# GPU results are committed; none is yet. Measured on one NVIDIA H200 (22 runs of Figs. 1–4
+# side by side for six minutes): an epoch took 55–70 s for SimpleCNN and the LSTM, 215 s for
+# Fig. 1 (top 30 every other epoch) and 430 s for ResNet-32, of which training itself is
+# about 0.35 s (45,000 images at ~130,000 images/s with CUDA graphs). The rest is the
+# curvature measured every epoch: Lanczos on 2,560 images, in true float32, per the paper's
+# 200 epochs. At that rate the 23 runs take hours of GPU time, not the 45 minutes hoped for;
+# cheaper curvature products (one pass over the 2,560 images, several vectors at once) are
+# the next step.
+
 # ## Re-run it
 #
 # Every figure is computed by `companion` (its runs are cached, keyed by their parameters and
