@@ -103,7 +103,7 @@ def _train_one(index, total, fid, label, config, root, committed, end, commit) -
     # committed results made by other code are recomputed, not served (they would be stale)
     cache = ResultsCache(root, read_only_roots=[])
     if end is not None and time.time() > end:
-        return False, f"{label}: not started (budget spent)"
+        return False, f"Fig. {fid} {label}: not started (budget spent)"
     reporter = Reporter().context(fid, index, total, label)
     deadline = None if end is None else time.monotonic() + (end - time.time())
     result = training.train(config, cache, reporter, deadline=deadline)

@@ -19,7 +19,7 @@ from typing import Optional
 
 from . import registry
 from .plotting import save_figure, use_theme
-from .report import FigureOutcome
+from .report import NO_RESULT_YET, FigureOutcome
 from .results import ResultsCache, atomic_write_json, data_root
 from .snapshot_curvature import analysis_key
 
@@ -72,23 +72,30 @@ def _plot(figure, runs: dict, missing: dict, footer: str):
 
 def committed_outcome(fig_id: str, cache: ResultsCache,
                       output_dir: Optional[Path] = None) -> Optional[FigureOutcome]:
-    """The figure at the paper profile from committed (or cached) results only, with their
-    post-hoc analyses; None when none of its runs has one (nothing is trained). Runs still
-    without results are listed as missing, and the claims then wait for them."""
-    from .snapshot_curvature import attach_analyses
-
-    runs, missing = {}, {}
-    for label, config in registry.resolve(fig_id, "paper"):
-        result = cache.load(config)
-        if result is None or not _analyses_present(config, cache):
-            missing[label] = "no committed result yet (it needs a GPU)"
-            continue
-        runs[label] = (config, attach_analyses(config, result, cache))
+    """The figure at the paper profile from committed (or cached) results only; None when
+    none of its runs has one. Runs still without results are listed as missing, and the
+    claims then wait for them."""
+    runs, missing = load_committed(registry.resolve(fig_id, "paper"), cache)
     if not runs:
         return None
     return assemble(fig_id, "paper", runs, missing,
                     {label: c.identity() for label, (c, _) in runs.items()},
                     output_dir or data_root() / "results" / "paper-committed")
+
+
+def load_committed(specs: list, cache: ResultsCache) -> tuple:
+    """(runs, missing) of the (label, config) specs from stored results and analyses alone:
+    nothing is trained or analysed; a run lacking either is missing (``NO_RESULT_YET``)."""
+    from .snapshot_curvature import attach_analyses
+
+    runs, missing = {}, {}
+    for label, config in specs:
+        result = cache.load(config)
+        if result is None or not _analyses_present(config, cache):
+            missing[label] = NO_RESULT_YET
+            continue
+        runs[label] = (config, attach_analyses(config, result, cache))
+    return runs, missing
 
 
 def same_as_paper(fig_id: str, runs: list) -> bool:

@@ -40,6 +40,8 @@ def tally(claims: list) -> str:
     return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no claims"
 
 
+NO_RESULT_YET = "no committed result yet (it needs a GPU)"  # a paper-profile run not computed
+
 @dataclass
 class FigureOutcome:
     """What running one figure produced."""
@@ -80,7 +82,7 @@ class FigureOutcome:
                 f"<p class='params-common'>Shared by all runs: {html.escape(common)}.</p>")
 
     def _claims_html(self) -> str:
-        if self.missing and all("GPU" in why for why in self.missing.values()):
+        if self.missing and all(why == NO_RESULT_YET for why in self.missing.values()):
             return (f"<p><strong>Not yet at the paper profile:</strong> "
                     f"{html.escape(', '.join(self.missing))} (no committed result; it needs a "
                     "GPU). No claim is computed until every run has one.</p>")

@@ -20,8 +20,8 @@ outputs are written atomically, so a failed run never destroys earlier results.
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,7 +31,8 @@ from . import registry, training
 from .config import ParameterError
 from .data import DataNotFoundError
 from .progress import Reporter
-from .outcomes import assemble, committed_outcome, same_as_paper, show_with_paper
+from .outcomes import (assemble, committed_outcome, load_committed, same_as_paper,
+                       show_with_paper)
 from .report import FigureOutcome
 from .notebooks import execute_notebook, notebook_parameters
 from .results import ResultsCache, data_root
@@ -109,14 +110,21 @@ class Plan:
         if fig_id in self.outcomes:
             return self.outcomes[fig_id]
         start = time.perf_counter()
+        runs, missing = load_committed(self.runs[fig_id], self.cache) \
+            if self.committed_only else self._load_or_train(fig_id)
+        outcome = assemble(fig_id, self.profile, runs, missing,
+                           {label: c.identity() for label, c in self.runs[fig_id]},
+                           self.output_dir, time.perf_counter() - start)
+        self.outcomes[fig_id] = outcome
+        return outcome
+
+    def _load_or_train(self, fig_id: str) -> tuple:
+        """(runs, missing): each run of the figure from the cache, else trained."""
         reporter = Reporter(enabled=self.progress)
         runs, missing = {}, {}
         for index, (label, config) in enumerate(self.runs[fig_id], 1):
             reporter.context(fig_id, index, len(self.runs[fig_id]), label)
             result = self.cache.load(config)
-            if result is None and self.committed_only:
-                missing[label] = "no committed result yet (it needs a GPU)"
-                continue
             if result is None:
                 try:
                     result = training.train(config, self.cache, reporter)
@@ -126,11 +134,7 @@ class Plan:
             else:
                 reporter.cached()
             runs[label] = (config, attach_analyses(config, result, self.cache, reporter))
-        outcome = assemble(fig_id, self.profile, runs, missing,
-                           {label: c.identity() for label, c in self.runs[fig_id]},
-                           self.output_dir, time.perf_counter() - start)
-        self.outcomes[fig_id] = outcome
-        return outcome
+        return runs, missing
 
     def run_all(self) -> dict:
         """Every selected figure, in order: id -> FigureOutcome."""
