@@ -128,3 +128,27 @@ def test_compute_runs_side_by_side_and_checks_its_arguments(tmp_path, monkeypatc
     for _, config in runs:  # trained in worker processes, committed by them
         assert (tmp_path / "repo" / "data" / "paper" / "runs" /
                 f"{config.model}-{results.run_key(config)}" / "result.json").exists()
+
+
+def test_compute_analyses_every_figure_of_a_shared_run(tmp_path, monkeypatch, capsys):
+    """alain-1 and alain-2 share one training run (post-hoc probes are not in its key): the
+    run is trained once, and each figure's analysis is computed and committed."""
+    from companion import reproduce, results
+    from companion.registry import resolve
+    from companion.snapshot_curvature import analysis_key
+
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(results, "REPO_ROOT", tmp_path / "repo")
+    argv = ["compute", "alain-1,alain-2", "--profile", "smoke", "--workers", "2", "--commit"]
+    assert reproduce.main(argv) == 0
+    assert "all 3 runs finished" in capsys.readouterr().out   # MNIST twice, CIFAR-10 once
+    (_, first), *_ = resolve("alain-1", "smoke")
+    (_, second), *_ = resolve("alain-2", "smoke")
+    assert results.run_key(first) == results.run_key(second)
+    folder = tmp_path / "repo" / "data" / "paper" / "runs" / \
+        f"{first.model}-{results.run_key(first)}"
+    for config in (first, second):
+        probe = config.probes[-1]
+        assert (folder / f"{probe.name}-{analysis_key(config, probe)}.json").exists()
+    assert reproduce.main(argv) == 0   # all served from the committed copies now
+    assert capsys.readouterr().out.count("committed, made by the current code") == 3

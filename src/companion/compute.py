@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import time
 import traceback
+from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Optional
 
@@ -22,18 +23,25 @@ import torch
 from . import training
 from .progress import Reporter
 from .results import ResultsCache, run_key
-from .snapshot_curvature import attach_analyses
+from .snapshot_curvature import analysis_key, analysis_version, attach_analyses
 
 
 def unique_runs(plan) -> list:
-    """(figure, label, config) for every run of the plan's figures, each run key once."""
+    """(figure, label, config) for every run of the plan's figures, each run once with each
+    set of post-hoc analyses: figures that share one training run but analyse its snapshots
+    differently (post-hoc probes are not part of the run key) each keep their entry."""
     seen, out = set(), []
     for fid in plan.figure_ids:
         for label, config in plan.runs[fid]:
-            if run_key(config) not in seen:
-                seen.add(run_key(config))
+            if _job_key(config) not in seen:
+                seen.add(_job_key(config))
                 out.append((fid, label, config))
     return out
+
+
+def _job_key(config) -> tuple:
+    return (run_key(config), *sorted(analysis_key(config, p) for p in config.probes
+                                     if getattr(p, "post_hoc", False)))
 
 
 def compute_runs(plan, budget_s: Optional[float] = None, workers: int = 1,
@@ -59,9 +67,18 @@ def compute_runs(plan, budget_s: Optional[float] = None, workers: int = 1,
 
 def _pooled(jobs: list, workers: int) -> list:
     """Run the jobs in ``workers`` processes; a run that starts from another run of the list
-    (``start_from``) is submitted once that one is done, so no parent is trained twice."""
-    keys = {run_key(job[4]) for job in jobs}
-    parent = lambda job: job[4].start_from and run_key(job[4].start_from)  # noqa: E731
+    (``start_from``), or that analyses a run another job trains, is submitted once that one
+    is done, so no run is trained twice (the analyses of one run then go side by side)."""
+    trainer = {}
+    for job in jobs:
+        trainer.setdefault(run_key(job[4]), job)
+
+    def parent(job):
+        if trainer[run_key(job[4])] is not job:
+            return run_key(job[4])
+        return job[4].start_from and run_key(job[4].start_from)
+
+    keys = set(trainer)
     waiting = [job for job in jobs if parent(job) in keys]
     threads = max(1, (os.cpu_count() or 1) // workers)
     lines = []
@@ -71,9 +88,12 @@ def _pooled(jobs: list, workers: int) -> list:
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                key = run_key(running.pop(future)[4])
+                job = running.pop(future)
+                key = run_key(job[4])
                 lines.append(future.result())
                 print(lines[-1][1], flush=True)
+                if trainer[key] is not job:
+                    continue  # only the job that trains a run releases those waiting for it
                 for job in [j for j in waiting if parent(j) == key]:
                     waiting.remove(job)
                     running[pool.submit(_one_run, *job)] = job
@@ -98,7 +118,8 @@ def _one_run(*job) -> tuple:
 
 
 def _train_one(index, total, fid, label, config, root, committed, end, commit) -> tuple:
-    if ResultsCache(committed, read_only_roots=[]).load(config) is not None:
+    if ResultsCache(committed, read_only_roots=[]).load(config) is not None \
+            and analyses_current(config, Path(committed)):
         return True, f"Fig. {fid} {label}: committed, made by the current code"
     # committed results made by other code are recomputed, not served (they would be stale)
     cache = ResultsCache(root, read_only_roots=[])
@@ -119,3 +140,16 @@ def _train_one(index, total, fid, label, config, root, committed, end, commit) -
     return done, (f"Fig. {fid} {label}: {'done' if done else 'interrupted'} at epoch "
                   f"{last['epoch']:g}, {lam}train acc {last.get('train_acc', float('nan')):.3f}"
                   f" → {cache.run_dir(config)}{note}")
+
+
+def analyses_current(config, root: Path) -> bool:
+    """Every post-hoc analysis of the run is stored under ``root`` by the current code."""
+    import json
+
+    folder = root / ResultsCache(root, read_only_roots=[]).run_dir(config).name
+    for probe in [p for p in config.probes if getattr(p, "post_hoc", False)]:
+        path = folder / f"{probe.name}-{analysis_key(config, probe)}.json"
+        if not path.exists() or json.loads(path.read_text())["provenance"].get(
+                "analysis_version") != analysis_version():
+            return False
+    return True
