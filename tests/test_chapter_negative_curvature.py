@@ -50,3 +50,20 @@ def test_smoke_figures_and_claims(tmp_path):
     assert set(statuses) <= {"holds", "fails", "not reached"}
     fits = outcomes["alain-5"].runs["MNIST"][1]["fits"]
     assert fits["provenance"]["options"]["la"] == 2
+
+
+def test_regime_check_runs_the_trajectory_on_fashion_mnist(tmp_path):
+    """alain-regime: the same trajectory on 60k Fashion-MNIST images; Fig. 1's claims read
+    λ1(t) and λd(t) from Fig. 2's analysis, which is the run's only one."""
+    mnist = dict(registry.resolve("alain-2", "default"))["MNIST"]
+    (label, config), = registry.resolve("alain-regime", "default")
+    assert label == "Fashion-MNIST" and config.dataset == "fmnist"
+    assert config.with_overrides(dataset=mnist.dataset).identity() == mnist.identity()
+    plan = Plan("alain-regime", "smoke", {}, {}, tmp_path, progress=False)
+    outcome = plan.run("alain-regime")
+    assert (tmp_path / "fig-alain-regime" / "fig-alain-regime.png").stat().st_size > 10_000
+    kept = outcome.runs["Fashion-MNIST"][1]["kept"]
+    assert len(kept["lam_top"]) == len(kept["steps"]) == 4
+    assert len(outcome.claims) == 5
+    assert outcome.claims[0].status in ("holds", "fails") and "Fashion-MNIST:" in \
+        outcome.claims[0].evidence

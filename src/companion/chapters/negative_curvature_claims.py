@@ -16,7 +16,10 @@ EARLY, LATE, TRAINED = 500, 4000, 500
 
 # ----------------------------------------------------------------------------- series
 def spectrum_rows(result: dict) -> tuple:
-    """(steps, λ₁, λ_d) arrays of the Fig. 1 analysis."""
+    """(steps, λ₁, λ_d) arrays of the Fig. 1 analysis, else of Fig. 2's (which has them)."""
+    if "extremes" not in result:
+        kept = result["kept"]
+        return tuple(np.array(kept[k]) for k in ("steps", "lam_top", "lam_bottom"))
     rows = result["extremes"]["rows"]
     return (np.array([r["step"] for r in rows]), np.array([r["top"]["vals"][0] for r in rows]),
             np.array([r["bottom"]["vals"][0] for r in rows]))

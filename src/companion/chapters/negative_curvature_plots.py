@@ -22,32 +22,42 @@ def plot_spectrum(runs: dict, footer_text: str = "") -> plt.Figure:
     fig, axes = plt.subplots(1, max(len(runs), 1), figsize=(5.2 * max(len(runs), 1), 3.8),
                              squeeze=False)
     for ax, (label, (config, result)) in zip(axes[0], runs.items()):
-        rows = result["extremes"]["rows"]
-        steps = np.array([r["step"] for r in rows])
-        tops = np.array([r["top"]["vals"] for r in rows])
-        for i in range(tops.shape[1]):
-            ax.plot(steps, np.abs(tops[:, i]), "-o", ms=3, color=TOP_COLORS[i % 5],
-                    label=f"λ{i + 1}" if i < 3 else None)
-        _, _, bottom = spectrum_rows(result)
-        ax.plot(steps, np.abs(bottom), "-o", ms=3, color="#d62728", label="|λd| (λd < 0)")
-        ax.set_yscale("log")
-        ax.set(xlabel="training step t", ylabel="|λ|", title=f"{label} ({config.model})")
-        twin = ax.twinx()
-        ls, loss = _loss_curve(result)
-        twin.plot(ls, loss, ":", color="black", label="training loss")
-        twin.set_yscale("log")
-        twin.set_ylabel("training loss (dotted)")
-        ax.legend(fontsize=7, loc="lower left")
+        _draw_spectrum(ax, label, config, result)
     footer(fig, footer_text)
     return fig
 
 
+def _draw_spectrum(ax, label: str, config, result: dict) -> None:
+    steps, top, bottom = spectrum_rows(result)
+    tops = (np.array([r["top"]["vals"] for r in result["extremes"]["rows"]])
+            if "extremes" in result else top[:, None])   # Fig. 2's analysis keeps λ1 alone
+    for i in range(tops.shape[1]):
+        ax.plot(steps, np.abs(tops[:, i]), "-o", ms=3, color=TOP_COLORS[i % 5],
+                label=f"λ{i + 1}" if i < 3 else None)
+    ax.plot(steps, np.abs(bottom), "-o", ms=3, color="#d62728", label="|λd| (λd < 0)")
+    ax.set_yscale("log")
+    ax.set(xlabel="training step t", ylabel="|λ|",
+           title=f"{label} ({config.model}, data set {config.dataset})")
+    twin = ax.twinx()
+    ls, loss = _loss_curve(result)
+    twin.plot(ls, loss, ":", color="black", label="training loss")
+    twin.set_yscale("log")
+    twin.set_ylabel("training loss (dotted)")
+    ax.legend(fontsize=7, loc="lower left")
+
+
 def plot_kept(runs: dict, footer_text: str = "") -> plt.Figure:
     _, result = next(iter(runs.values()))
-    kept = result["kept"]
+    n = len(result["kept"]["t0s"])
+    fig, axes = plt.subplots(2, n, figsize=(3.3 * n, 5.6), squeeze=False, sharex=True)
+    _draw_kept(axes, result["kept"])
+    footer(fig, footer_text)
+    return fig
+
+
+def _draw_kept(axes, kept: dict) -> None:
+    """vᵀH(t)v of v1 (top row) and vd (bottom row) of each t0 (columns)."""
     t0s, steps = kept["t0s"], np.array(kept["steps"])
-    fig, axes = plt.subplots(2, len(t0s), figsize=(3.3 * len(t0s), 5.6), squeeze=False,
-                             sharex=True)
     for j, t0 in enumerate(t0s):
         for i, (key, lam, name) in enumerate((("q_top", "lam_top", "v1"),
                                               ("q_bottom", "lam_bottom", "vd"))):
@@ -66,6 +76,17 @@ def plot_kept(runs: dict, footer_text: str = "") -> plt.Figure:
                 ax.legend(fontsize=7)
             if i == 1:
                 ax.set_xlabel("training step t")
+
+
+def plot_regime(runs: dict, footer_text: str = "") -> plt.Figure:
+    """Figs. 1 and 2 of one run: its extreme eigenvalues above, vᵀH(t)v of each t0 below."""
+    label, (config, result) = next(iter(runs.items()))
+    n = len(result["kept"]["t0s"])
+    fig = plt.figure(figsize=(max(3.3 * n, 6.5), 9.2))
+    grid = fig.add_gridspec(3, n, height_ratios=(1.3, 1, 1), hspace=0.45)
+    _draw_spectrum(fig.add_subplot(grid[0, :]), label, config, result)
+    axes = np.array([[fig.add_subplot(grid[i, j]) for j in range(n)] for i in (1, 2)])
+    _draw_kept(axes, result["kept"])
     footer(fig, footer_text)
     return fig
 
