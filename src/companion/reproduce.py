@@ -199,7 +199,7 @@ def main(argv: Optional[list] = None) -> int:
         p.add_argument("--output-dir", type=Path, default=None,
                        help="where figure outputs go (default data/results/<profile>)")
     comp = sub.add_parser("compute", help="train (or resume) figures' runs, no notebook")
-    comp.add_argument("figure", help="one id or several: 4 or 1,2,3,4")
+    comp.add_argument("figure", help="ids or chapters: 4, 1,2,3,4 or negative_curvature")
     comp.add_argument("--workers", type=int, default=1,
                       help="runs side by side, each in its own process (e.g. on one GPU)")
     comp.add_argument("--budget-s", type=float, default=None,
@@ -260,7 +260,11 @@ def _compute(args, params: dict, grids: dict) -> int:
         raise ParameterError(f"--workers must be at least 1, not {args.workers}")
     if args.budget_s is not None and args.budget_s <= 0:
         raise ParameterError(f"--budget-s must be positive, not {args.budget_s}")
-    plan = Plan(args.figure, args.profile, params, grids)  # validates every run first
+    chapters = registry.chapters()
+    ids = [fid for item in str(args.figure).split(",") if item.strip()
+           for fid in ([f for f, fig in registry.figures().items() if fig.notebook == item.strip()]
+                       if item.strip() in chapters else [item.strip()])]
+    plan = Plan(",".join(ids), args.profile, params, grids)  # validates every run first
     unfinished = compute_runs(plan, args.budget_s, args.workers, args.commit)
     return 0 if not unfinished else 3
 
