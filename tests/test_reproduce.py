@@ -109,7 +109,7 @@ def test_compute_recomputes_a_stale_committed_result(tmp_path, monkeypatch):
     shutil.rmtree(tmp_path / "data" / "cache")   # only the committed copy is left
     assert reproduce.main(argv) == 0
     fresh = _json.loads(committed.read_text())
-    assert fresh["provenance"]["code_version"] == results.code_version()
+    assert fresh["provenance"]["code_version"] == results.code_version(config)
 
 
 def test_compute_runs_side_by_side_and_checks_its_arguments(tmp_path, monkeypatch, capsys):

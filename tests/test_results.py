@@ -24,12 +24,12 @@ def test_save_load_and_read_only_roots(tmp_path):
     cache = ResultsCache(tmp_path / "cache", read_only_roots=[tmp_path / "paper"])
     config = RunConfig(lr=0.3)
     assert cache.load(config) is None
-    cache.save(config, made_by(code_version()))
-    assert cache.load(config) == made_by(code_version())
+    cache.save(config, made_by(code_version(config)))
+    assert cache.load(config) == made_by(code_version(config))
     committed = tmp_path / "paper" / f"{config.model}-{run_key(RunConfig(lr=0.4))}"
     committed.mkdir(parents=True)
-    (committed / "result.json").write_text(json.dumps(made_by(code_version())))
-    assert cache.load(RunConfig(lr=0.4)) == made_by(code_version())
+    (committed / "result.json").write_text(json.dumps(made_by(code_version(config))))
+    assert cache.load(RunConfig(lr=0.4)) == made_by(code_version(config))
 
 
 def test_results_of_other_code_are_never_served_as_current(tmp_path):
@@ -41,7 +41,7 @@ def test_results_of_other_code_are_never_served_as_current(tmp_path):
     committed.mkdir(parents=True)
     (committed / "result.json").write_text(json.dumps(made_by("0ld")))
     stale = cache.load(config)  # a committed paper result is shown, marked with its version
-    assert stale["stale"] == {"made_by": "0ld", "current": code_version()}
+    assert stale["stale"] == {"made_by": "0ld", "current": code_version(config)}
     assert cache.load(config, accept_stale=False) is None
 
 
@@ -50,12 +50,40 @@ def test_code_version_hashes_the_numeric_modules(monkeypatch, tmp_path):
     for name in results.NUMERIC_MODULES:
         (tmp_path / name).write_bytes((results.PACKAGE / name).read_bytes())
     monkeypatch.setattr(results, "PACKAGE", tmp_path)
-    monkeypatch.setattr(results, "_CODE_VERSION", None)
+    monkeypatch.setattr(results, "_CODE_VERSIONS", {})
     same = results.code_version()
     (tmp_path / "training.py").write_text("# changed\n")
-    monkeypatch.setattr(results, "_CODE_VERSION", None)
+    monkeypatch.setattr(results, "_CODE_VERSIONS", {})
     assert results.code_version() != same
     assert "plotting.py" not in results.NUMERIC_MODULES  # a plot change never recomputes
+
+
+def test_a_run_is_versioned_by_the_modules_it_uses(monkeypatch, tmp_path):
+    """A change to the walk probe stales the runs that interpolate, not the others (such as
+    the committed Sagun et al. results); a run started from another counts that one's code."""
+    from companion.probes import Metrics
+    from companion.probes_walk import Walk
+
+    for name in results.NUMERIC_MODULES:
+        (tmp_path / name).write_bytes((results.PACKAGE / name).read_bytes())
+    monkeypatch.setattr(results, "PACKAGE", tmp_path)
+    monkeypatch.setattr(results, "_CODE_VERSIONS", {})
+    plain = RunConfig(probes=(Metrics(),))
+    walk = RunConfig(model="mlp_bn", dataset="mnist10k", probes=(Metrics(), Walk()))
+    child = plain.with_overrides(start_from=walk)
+    assert "probes_walk.py" not in results.numeric_modules(plain)
+    assert {"probes_walk.py", "landscape.py", "models_walk.py"} <= set(
+        results.numeric_modules(walk)) <= set(results.numeric_modules(child))
+    before = {c: results.code_version(c) for c in (plain, walk, child)}
+    assert before[plain] != before[walk]
+    (tmp_path / "probes_walk.py").write_text("# changed\n")
+    monkeypatch.setattr(results, "_CODE_VERSIONS", {})
+    after = {c: results.code_version(c) for c in (plain, walk, child)}
+    assert after[plain] == before[plain] and after[walk] != before[walk]
+    assert after[child] != before[child]
+    (tmp_path / "training.py").write_text("# changed\n")   # a core module: every run
+    monkeypatch.setattr(results, "_CODE_VERSIONS", {})
+    assert results.code_version(plain) != after[plain]
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):

@@ -150,6 +150,6 @@ def analyses_current(config, root: Path) -> bool:
     for probe in [p for p in config.probes if getattr(p, "post_hoc", False)]:
         path = folder / f"{probe.name}-{analysis_key(config, probe)}.json"
         if not path.exists() or json.loads(path.read_text())["provenance"].get(
-                "analysis_version") != analysis_version():
+                "analysis_version") != analysis_version(config):
             return False
     return True

@@ -44,22 +44,45 @@ SCHEMA_VERSION = 2  # bump when the layout of stored results changes
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(__file__).resolve().parent
 STEP_LOG_KEPT = 2_000   # per-step entries kept in an exported (committed) result
-NUMERIC_MODULES = ("config.py", "data.py", "data_extra.py", "batching.py", "models.py",
-                   "models_small.py", "models_walk.py", "probes_walk.py", "landscape.py",
-                   "tasks.py", "optim.py", "optim_walk.py", "probes.py", "probes_tables.py",
-                   "hessian.py", "lanczos.py", "training.py", "steps.py", "runtime.py")
-_CODE_VERSION: Optional[str] = None
+# The modules whose source makes the numbers: every run uses the core ones; an optional one
+# only counts for the runs that use it, so that (say) a change to the walk probe leaves the
+# committed Sagun et al. results current. ``code_version(config)`` hashes the run's own set.
+CORE_MODULES = ("config.py", "data.py", "data_extra.py", "batching.py", "models.py",
+                "models_small.py", "tasks.py", "optim.py", "probes.py", "hessian.py",
+                "lanczos.py", "training.py", "steps.py", "runtime.py")
+_WALK_MODELS = ("vgg11_walk", "resnet56", "mlp_bn")
+OPTIONAL_MODULES = {  # module → whether a run (RunConfig) uses it
+    "models_walk.py": lambda c: c.model in _WALK_MODELS,
+    "probes_walk.py": lambda c: any(p.name == "walk" for p in c.probes),
+    "landscape.py": lambda c: any(p.name == "walk" for p in c.probes),
+    "optim_walk.py": lambda c: c.optimizer in ("gd_noise", "scheduled"),
+    "probes_tables.py": lambda c: any(p.name in ("val", "norms") for p in c.probes),
+}
+NUMERIC_MODULES = CORE_MODULES + tuple(OPTIONAL_MODULES)
+_CODE_VERSIONS: dict = {}
 
 
-def code_version() -> str:
-    """A short hash of the source of the modules that make the numbers."""
-    global _CODE_VERSION
-    if _CODE_VERSION is None:
+def numeric_modules(config: Optional[RunConfig] = None) -> tuple:
+    """The modules whose source makes ``config``'s numbers (all of them without a config)."""
+    if config is None:
+        return NUMERIC_MODULES
+    runs = [config]
+    while runs[-1].start_from is not None:   # a run that starts from another uses its code too
+        runs.append(runs[-1].start_from)
+    return CORE_MODULES + tuple(m for m, used in OPTIONAL_MODULES.items()
+                                if any(used(c) for c in runs))
+
+
+def code_version(config: Optional[RunConfig] = None) -> str:
+    """A short hash of the source of the modules that make ``config``'s numbers (without a
+    config: of every numeric module)."""
+    modules = numeric_modules(config)
+    if modules not in _CODE_VERSIONS:
         digest = hashlib.sha256()
-        for name in NUMERIC_MODULES:
+        for name in modules:
             digest.update(name.encode() + b"\0" + (PACKAGE / name).read_bytes())
-        _CODE_VERSION = digest.hexdigest()[:12]
-    return _CODE_VERSION
+        _CODE_VERSIONS[modules] = digest.hexdigest()[:12]
+    return _CODE_VERSIONS[modules]
 
 
 def data_root() -> Path:
@@ -140,10 +163,11 @@ class ResultsCache:
             with open(path) as handle:
                 result = json.load(handle)
             made_by = result.get("provenance", {}).get("code_version")
-            if made_by == code_version():
+            if made_by == code_version(config):
                 return result
             if root != self.root and stale is None:
-                stale = {**result, "stale": {"made_by": made_by, "current": code_version()}}
+                stale = {**result, "stale": {"made_by": made_by,
+                                             "current": code_version(config)}}
         return stale if accept_stale else None
 
     def save(self, config: RunConfig, result: dict) -> Path:
@@ -183,7 +207,8 @@ def provenance(config: RunConfig, device: torch.device, wall_time_s: float) -> d
         "parameters": config.identity(),
         "seed": config.seed,
         "key": run_key(config),
-        "code_version": code_version(),
+        "code_version": code_version(config),
+        "code_modules": list(numeric_modules(config)),
         "commit": git_commit(),
         "device": describe_device(device),
         "versions": {
@@ -224,7 +249,7 @@ def describe_device(device: torch.device) -> str:
 
 
 def save_checkpoint(path, model, optimizer, gen, state) -> None:
-    atomic_torch_save(path, {
+    atomic_torch_save(path, {  # all numeric modules: a checkpoint is local and short-lived
         "code_version": code_version(),
         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
         "generator": gen.get_state(), "cpu_rng": torch.get_rng_state(),

@@ -67,7 +67,7 @@ class Snapshots:
         cache or by Lanczos (relative per-eigenvalue test): vals, vecs (d × k, float32,
         CPU), residuals, matvecs and seconds of the solve."""
         ident = {"run": run_key(self.config), "step": step, "which": which, "k": k,
-                 "tol": tol, "n": n_hessian, "code": code_version()}
+                 "tol": tol, "n": n_hessian, "code": code_version(self.config)}
         key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
         path = self.cache.run_dir(self.config) / "eigen" / f"{step:07d}-{which}-{key}.pt"
         if path.exists():
@@ -164,21 +164,20 @@ ANALYSIS_MODULES = ("snapshot_curvature.py", "probes_snapshots.py", "probes_spec
                     "dense.py", "ggn.py")
 
 
-_ANALYSIS_VERSION = None
+_ANALYSIS_VERSIONS: dict = {}
 
 
-def analysis_version() -> str:
+def analysis_version(config=None) -> str:
     """The code version of the analyses: the run's numeric code plus these modules."""
-    global _ANALYSIS_VERSION
-    if _ANALYSIS_VERSION is not None:
-        return _ANALYSIS_VERSION
     from .results import PACKAGE
 
-    digest = hashlib.sha256(code_version().encode())
-    for name in ANALYSIS_MODULES:
-        digest.update(name.encode() + b"\0" + (PACKAGE / name).read_bytes())
-    _ANALYSIS_VERSION = digest.hexdigest()[:12]
-    return _ANALYSIS_VERSION
+    code = code_version(config)
+    if code not in _ANALYSIS_VERSIONS:
+        digest = hashlib.sha256(code.encode())
+        for name in ANALYSIS_MODULES:
+            digest.update(name.encode() + b"\0" + (PACKAGE / name).read_bytes())
+        _ANALYSIS_VERSIONS[code] = digest.hexdigest()[:12]
+    return _ANALYSIS_VERSIONS[code]
 
 
 def analysis_key(config, probe) -> str:
@@ -203,7 +202,8 @@ def attach_analyses(config, result: dict, cache, reporter=None) -> dict:
         paths = [root / cache.run_dir(config).name / name
                  for root in (cache.root, *cache.read_only_roots)]
         found = [(i, json.loads(p.read_text())) for i, p in enumerate(paths) if p.exists()]
-        current = [f for _, f in found if f["provenance"]["analysis_version"] == analysis_version()]
+        current = [f for _, f in found
+                   if f["provenance"]["analysis_version"] == analysis_version(config)]
         committed = [f for i, f in found if i > 0]  # made by other code: shown, marked stale
         if current or committed:
             out[probe.name] = current[0] if current else {**committed[0], "stale": True}
@@ -219,7 +219,7 @@ def attach_analyses(config, result: dict, cache, reporter=None) -> dict:
         data = probe.analyze(snaps, config, result)
         wall = time.perf_counter() - start
         data["provenance"] = {**provenance(config, snaps.device, wall),
-                              "analysis_version": analysis_version(), "options": asdict(probe),
+                              "analysis_version": analysis_version(config), "options": asdict(probe),
                               "matvecs": snaps.num_matvecs - before}
         atomic_write_json(paths[0], data)
         out[probe.name] = json.loads(paths[0].read_text())  # as a later load will see it
