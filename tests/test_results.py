@@ -122,3 +122,19 @@ def test_export_copies_result_and_analyses_and_thins_a_long_step_log(tmp_path):
     short = RunConfig(seed=8)
     cache.save(short, {"history": [], "step_log": log[:10], "provenance": {}})
     assert json.loads((cache.export(short) / "result.json").read_text())["step_log"] == log[:10]
+
+
+def test_results_stamped_by_the_earlier_scheme_stay_current_while_the_code_is_unchanged(
+        monkeypatch, tmp_path):
+    cache = ResultsCache(tmp_path / "cache")
+    config = RunConfig(lr=0.3)
+    legacy = results.current_versions(config)[1]
+    assert legacy != code_version(config)
+    cache.save(config, made_by(legacy))
+    assert cache.load(config) == made_by(legacy)
+    for name in results.NUMERIC_MODULES:
+        (tmp_path / name).write_bytes((results.PACKAGE / name).read_bytes())
+    monkeypatch.setattr(results, "PACKAGE", tmp_path)
+    (tmp_path / "models_walk.py").write_text("# changed\n")   # any numeric module
+    monkeypatch.setattr(results, "_CODE_VERSIONS", {})
+    assert cache.load(config) is None

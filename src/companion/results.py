@@ -62,6 +62,29 @@ NUMERIC_MODULES = CORE_MODULES + tuple(OPTIONAL_MODULES)
 _CODE_VERSIONS: dict = {}
 
 
+# The order of the one all-modules hash that stamped every result before per-run versions.
+_LEGACY_ORDER = ("config.py", "data.py", "data_extra.py", "batching.py", "models.py",
+                 "models_small.py", "models_walk.py", "probes_walk.py", "landscape.py",
+                 "tasks.py", "optim.py", "optim_walk.py", "probes.py", "probes_tables.py",
+                 "hessian.py", "lanczos.py", "training.py", "steps.py", "runtime.py")
+
+
+def current_versions(config: RunConfig) -> tuple:
+    """The stamps that mean "made by today's code" for ``config``: its per-run version, and
+    the all-modules hash of the earlier scheme (which matches only while every numeric
+    module is byte-identical to the code that stamped it)."""
+    return code_version(config), _hash(_LEGACY_ORDER)
+
+
+def _hash(modules: tuple) -> str:
+    if modules not in _CODE_VERSIONS:
+        digest = hashlib.sha256()
+        for name in modules:
+            digest.update(name.encode() + b"\0" + (PACKAGE / name).read_bytes())
+        _CODE_VERSIONS[modules] = digest.hexdigest()[:12]
+    return _CODE_VERSIONS[modules]
+
+
 def numeric_modules(config: Optional[RunConfig] = None) -> tuple:
     """The modules whose source makes ``config``'s numbers (all of them without a config)."""
     if config is None:
@@ -76,13 +99,7 @@ def numeric_modules(config: Optional[RunConfig] = None) -> tuple:
 def code_version(config: Optional[RunConfig] = None) -> str:
     """A short hash of the source of the modules that make ``config``'s numbers (without a
     config: of every numeric module)."""
-    modules = numeric_modules(config)
-    if modules not in _CODE_VERSIONS:
-        digest = hashlib.sha256()
-        for name in modules:
-            digest.update(name.encode() + b"\0" + (PACKAGE / name).read_bytes())
-        _CODE_VERSIONS[modules] = digest.hexdigest()[:12]
-    return _CODE_VERSIONS[modules]
+    return _hash(numeric_modules(config))
 
 
 def data_root() -> Path:
@@ -163,7 +180,7 @@ class ResultsCache:
             with open(path) as handle:
                 result = json.load(handle)
             made_by = result.get("provenance", {}).get("code_version")
-            if made_by == code_version(config):
+            if made_by in current_versions(config):
                 return result
             if root != self.root and stale is None:
                 stale = {**result, "stale": {"made_by": made_by,
