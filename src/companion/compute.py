@@ -14,7 +14,6 @@ import multiprocessing
 import os
 import time
 import traceback
-from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Optional
 
@@ -23,7 +22,8 @@ import torch
 from . import training
 from .progress import Reporter
 from .results import ResultsCache, run_key
-from .snapshot_curvature import analysis_key, analysis_version, attach_analyses
+from .outcomes import analyses_stored
+from .snapshot_curvature import analysis_key, attach_analyses
 
 
 def unique_runs(plan) -> list:
@@ -94,9 +94,9 @@ def _pooled(jobs: list, workers: int) -> list:
                 print(lines[-1][1], flush=True)
                 if trainer[key] is not job:
                     continue  # only the job that trains a run releases those waiting for it
-                for job in [j for j in waiting if parent(j) == key]:
-                    waiting.remove(job)
-                    running[pool.submit(_one_run, *job)] = job
+                for waiter in [j for j in waiting if parent(j) == key]:
+                    waiting.remove(waiter)
+                    running[pool.submit(_one_run, *waiter)] = waiter
     return lines
 
 
@@ -118,8 +118,8 @@ def _one_run(*job) -> tuple:
 
 
 def _train_one(index, total, fid, label, config, root, committed, end, commit) -> tuple:
-    if ResultsCache(committed, read_only_roots=[]).load(config) is not None \
-            and analyses_current(config, Path(committed)):
+    stored = ResultsCache(committed, read_only_roots=[])
+    if stored.load(config) is not None and analyses_stored(config, stored, current=True):
         return True, f"Fig. {fid} {label}: committed, made by the current code"
     # committed results made by other code are recomputed, not served (they would be stale)
     cache = ResultsCache(root, read_only_roots=[])
@@ -141,15 +141,3 @@ def _train_one(index, total, fid, label, config, root, committed, end, commit) -
                   f"{last['epoch']:g}, {lam}train acc {last.get('train_acc', float('nan')):.3f}"
                   f" → {cache.run_dir(config)}{note}")
 
-
-def analyses_current(config, root: Path) -> bool:
-    """Every post-hoc analysis of the run is stored under ``root`` by the current code."""
-    import json
-
-    folder = root / ResultsCache(root, read_only_roots=[]).run_dir(config).name
-    for probe in [p for p in config.probes if getattr(p, "post_hoc", False)]:
-        path = folder / f"{probe.name}-{analysis_key(config, probe)}.json"
-        if not path.exists() or json.loads(path.read_text())["provenance"].get(
-                "analysis_version") != analysis_version(config):
-            return False
-    return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -21,7 +22,7 @@ from . import registry
 from .plotting import save_figure, use_theme
 from .report import NO_RESULT_YET, FigureOutcome
 from .results import ResultsCache, atomic_write_json, data_root
-from .snapshot_curvature import analysis_key
+from .snapshot_curvature import analysis_key, analysis_version
 
 
 def assemble(fig_id: str, profile: str, runs: dict, missing: dict, parameters: dict,
@@ -91,7 +92,7 @@ def load_committed(specs: list, cache: ResultsCache) -> tuple:
     runs, missing = {}, {}
     for label, config in specs:
         result = cache.load(config)
-        if result is None or not _analyses_present(config, cache):
+        if result is None or not analyses_stored(config, cache):
             missing[label] = NO_RESULT_YET
             continue
         runs[label] = (config, attach_analyses(config, result, cache))
@@ -106,10 +107,15 @@ def same_as_paper(fig_id: str, runs: list) -> bool:
         run_key(c) for _, c in registry.resolve(fig_id, "paper"))
 
 
-def _analyses_present(config, cache: ResultsCache) -> bool:
-    """Every post-hoc analysis of the run is stored (so none would be computed)."""
+def analyses_stored(config, cache: ResultsCache, current: bool = False) -> bool:
+    """Every post-hoc analysis of the run is stored in one of the cache's roots (so none
+    would be computed); with ``current``, made by today's code as well."""
     name = cache.run_dir(config).name
-    return all(any((root / name / f"{p.name}-{analysis_key(config, p)}.json").exists()
+
+    def stored(path: Path) -> bool:
+        return path.exists() and (not current or json.loads(path.read_text())["provenance"]
+                                  .get("analysis_version") == analysis_version(config))
+    return all(any(stored(root / name / f"{p.name}-{analysis_key(config, p)}.json")
                    for root in (cache.root, *cache.read_only_roots))
                for p in config.probes if getattr(p, "post_hoc", False))
 

@@ -89,6 +89,11 @@ def chapters() -> list:
     return list(dict.fromkeys(f.notebook for f in figures().values()))
 
 
+def chapter_figures(chapter: str) -> list:
+    """The ids of a chapter's figures, in book order."""
+    return [f for f, fig in figures().items() if fig.notebook == chapter]
+
+
 def get_figure(fig_id: Any) -> Figure:
     key = str(fig_id).strip()
     if key.lower().startswith("fig"):

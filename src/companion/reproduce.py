@@ -78,7 +78,7 @@ class Plan:
         if chapter is not None and chapter not in registry.chapters():
             raise ParameterError(f"unknown chapter {chapter!r}; valid: {registry.chapters()}")
         if not str(figures or "").strip() and chapter is not None:
-            figures = [f for f, fig in registry.figures().items() if fig.notebook == chapter]
+            figures = registry.chapter_figures(chapter)
         self.figure_ids = parse_figures(figures)
         if chapter is not None:
             self.figure_ids = [f for f in self.figure_ids
@@ -260,10 +260,9 @@ def _compute(args, params: dict, grids: dict) -> int:
         raise ParameterError(f"--workers must be at least 1, not {args.workers}")
     if args.budget_s is not None and args.budget_s <= 0:
         raise ParameterError(f"--budget-s must be positive, not {args.budget_s}")
-    chapters = registry.chapters()
-    ids = [fid for item in str(args.figure).split(",") if item.strip()
-           for fid in ([f for f, fig in registry.figures().items() if fig.notebook == item.strip()]
-                       if item.strip() in chapters else [item.strip()])]
+    items = [item.strip() for item in str(args.figure).split(",") if item.strip()]
+    ids = [fid for item in items for fid in (registry.chapter_figures(item)
+                                             if item in registry.chapters() else [item])]
     plan = Plan(",".join(ids), args.profile, params, grids)  # validates every run first
     unfinished = compute_runs(plan, args.budget_s, args.workers, args.commit)
     return 0 if not unfinished else 3
