@@ -13,11 +13,12 @@ from companion.reproduce import Plan
 from companion.results import run_key
 
 IDS = [f"walk-{i}" for i in range(1, 29)] + ["walk-table-1", "walk-table-2"]
+CHECKS = ["walk-fidelity"]  # the book's own checks (no figure in the paper)
 
 
 def test_every_figure_and_table_of_the_paper_has_an_id():
     assert sorted(f for f, fig in registry.figures().items() if fig.notebook == "barriers") \
-        == sorted(IDS)
+        == sorted(IDS + CHECKS)
 
 
 @pytest.mark.parametrize("profile", registry.PROFILES)
@@ -79,3 +80,41 @@ def test_smoke_figures_and_claims(tmp_path):
     assert {c.claim[:2]: c.status for c in outcomes["walk-28"].claims}["Q1"] == "holds"
     noise = {c.claim[:2]: c.status for c in outcomes["walk-5"].claims}
     assert noise["N1"] != "not reached" and noise["N5"] != "not reached"
+
+
+@pytest.mark.parametrize("profile,whole", [("smoke", 200), ("default", 5000), ("paper", 45000)])
+def test_the_fidelity_check_re_evaluates_table_1s_run_on_every_training_image(profile, whole):
+    runs = dict(registry.resolve("walk-fidelity", profile))
+    table1 = dict(registry.resolve("walk-table-1", profile))["VGG-11 SGD η=0.1"]
+    subset, full = runs["VGG-11 SGD η=0.1"], runs["VGG-11 SGD η=0.1, every training image"]
+    assert run_key(subset) == run_key(table1)          # the very run of Table 1, not a copy
+    assert full.probe("walk").n_eval == full.n_train == whole > subset.probe("walk").n_eval
+    assert full.probe("walk").epochs == subset.probe("walk").epochs
+    assert (full.seed, full.lr, full.batch_size, full.width, full.epochs) == \
+        (subset.seed, subset.lr, subset.batch_size, subset.width, subset.epochs)
+
+
+def test_the_fidelity_check_compares_one_trajectory_on_two_sets(tmp_path):
+    from companion import landscape as L
+    from companion.chapters.barriers_claims import segments
+    from companion.chapters.barriers_fidelity import SUBSET, WHOLE, compared
+
+    outcome = Plan("walk-fidelity", "smoke", {}, {}, tmp_path, progress=False).run("walk-fidelity")
+    assert (tmp_path / "fig-walk-fidelity" / "fig-walk-fidelity.png").stat().st_size > 10_000
+    (_, small), (_, large) = outcome.runs[SUBSET], outcome.runs[WHOLE]
+    # one trajectory: the same distances from θ₀ after every step
+    assert small["trace"]["walk"]["distance"] == large["trace"]["walk"]["distance"]
+    seg_small, rows_small = segments(small)
+    seg_large, rows_large = segments(large)
+    assert set(seg_large) <= set(seg_small) and len(seg_large) == 4
+    # the same segment on the two sets: same steps, different losses
+    cmp = compared(outcome.runs)
+    assert np.array_equal(cmp["subset"], rows_small[np.isin(seg_small, seg_large)])
+    assert not np.allclose(cmp["subset"], cmp["whole"])
+    assert np.array_equal(cmp["height"][1], L.heights(rows_large))
+    (claim,) = outcome.claims
+    assert claim.status in ("holds", "fails") and "4 segments, 50 against 200" in claim.evidence
+    # equal sets: nothing to compare
+    same = Plan("walk-fidelity", "smoke", {"walk.n_eval": "50"}, {}, tmp_path / "same",
+                progress=False).run("walk-fidelity")
+    assert same.claims[0].status == "not reached" and "nothing to compare" in same.claims[0].evidence

@@ -197,3 +197,4 @@ register(Figure(
     claims=(C.t7_fig8(),), plot=P.barriers_per_epoch))
 
 from . import barriers_dynamics  # noqa: E402,F401  (Figs. 3–7, 22–28)
+from . import barriers_fidelity  # noqa: E402,F401  (the evaluation-set check)
