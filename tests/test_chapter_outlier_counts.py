@@ -59,3 +59,23 @@ def test_smoke_figures_and_claims(tmp_path):
     assert "stop_grad_norm" in table and "—" in table
     ggn = {c.claim[:2]: c.status for c in outcomes["sagun-ggn"].claims}
     assert ggn["G1"] == "holds"     # exact algebra: holds at any training length
+
+
+def test_fig3_at_the_paper_profile_takes_the_widest_nets_top_120_by_lanczos():
+    """h = 70's dense spectrum does not fit one H200: Fig. 3 (top 120) uses Lanczos there,
+    the other widths and Fig. 5 (the whole spectrum) stay dense; all four are committed."""
+    from pathlib import Path
+
+    from companion.outcomes import analyses_stored
+    from companion.results import ResultsCache
+
+    fig3, fig5 = (dict(registry.resolve(f, "paper")) for f in ("sagun-3", "sagun-5"))
+    assert {label: c.probe("spectrum").method for label, c in fig3.items()} == {
+        "h = 10": "dense", "h = 30": "dense", "h = 50": "dense", "h = 70": "lanczos"}
+    assert fig3["h = 70"].probe("spectrum").top == 120
+    assert {c.probe("spectrum").method for c in fig5.values()} == {"dense"}
+    assert run_key(fig3["h = 70"]) == run_key(fig5["h = 70"])   # one training run
+    committed = ResultsCache(Path(__file__).parents[1] / "data" / "paper" / "runs",
+                             read_only_roots=[])
+    assert all(committed.load(c) is not None and analyses_stored(c, committed)
+               for c in fig3.values())
