@@ -219,7 +219,8 @@ plan.show("sagun-10")
 # - **Budget.** The default profile stops the blob runs after 10,000 steps if the gradient norm
 #   has not reached $10^{-4}$ (the code allows $10^6$), and the width sweep after 2,000 GD steps
 #   (paper profile: 20,000). Fig. 3 uses Lanczos for the top 120 (the paper: the whole
-#   spectrum, which at 55,660 parameters is a 25 GB matrix: the paper profile, on a GPU).
+#   spectrum, which at 55,660 parameters is a 25 GB matrix; the paper profile computes it on
+#   a GPU up to h = 50, see below).
 # - **Paper profile.** Every figure shows, beside its default-profile version, the paper
 #   profile's from committed results (`data/paper/runs`), with its claims computed from them.
 #   The blob figures (Figs. 1, 2, 10, Table 1, Eq. 5) were computed at the paper's sizes on an

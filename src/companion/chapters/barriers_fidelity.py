@@ -68,8 +68,8 @@ def f1_subset_stands_in() -> Claim:
         return ok, (f"{n} segments, {small} against {large} images: valley flags agree on "
                     f"{valley:.0%}, barrier flags on {barrier:.0%}, heights correlate with "
                     f"r = {r:.3f} (holds if both flags agree on ≥ {AGREE:.0%} and r ≥ "
-                    f"{CORRELATE}); report-only: the subset's heights are {bias:.2f}× the whole set's "
-                    f"(geometric mean); the trajectories agree to {cmp['apart']:.0e}")
+                    f"{CORRELATE}); report-only: the subset's heights are {bias:.2f}× the whole "
+                    f"set's (geometric mean); the trajectories agree to {cmp['apart']:.0e}")
     return Claim("F1 (this book's check, not the paper's): the small evaluation set gives "
                  "the whole training set's valleys, barriers and heights.", check)
 
@@ -82,8 +82,8 @@ def fidelity_plot(runs: dict, footer_text: str = "") -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [2, 1]})
     x = np.arange(len(seg))[:, None] + np.arange(a.shape[1])[None] / (a.shape[1] - 1) * 0.8
     for i, (xs, ya, yb) in enumerate(zip(x, a, b)):
-        axes[0].plot(xs, ya, "--", color="#ff7f0e", lw=1, label=f"{small} images" if i == 0 else None)
-        axes[0].plot(xs, yb, "-", color="#1f77b4", lw=1.2, label=f"{large} images" if i == 0 else None)
+        axes[0].plot(xs, ya, "--", color="#ff7f0e", lw=1, label=None if i else f"{small} images")
+        axes[0].plot(xs, yb, "-", color="#1f77b4", lw=1.2, label=None if i else f"{large} images")
     epoch = seg // runs[SUBSET][1]["steps_per_epoch"] + 1
     axes[0].set_xticks(np.arange(len(seg)) + 0.4,
                        [f"e{e}\nt={t}" for e, t in zip(epoch, seg)], fontsize=7)
