@@ -42,11 +42,14 @@ def test_warm_started_lanczos_needs_fewer_products_for_the_same_eigenvalues():
 
 @needs_cifar
 def test_nsgd_overhead_trains_both_side_by_side():
-    from companion.bench import nsgd_overhead
+    from companion.bench_nsgd import nsgd_overhead
 
-    out = nsgd_overhead(torch.device("cpu"), n_train=256, epochs=2)
-    assert out["sgd_s_per_epoch"] > 0 and out["ratio"] > 0.5
-    assert out["cold_products"] >= 5 and 0 <= out["min_overlap"] <= 1 + 1e-6
+    out = nsgd_overhead(torch.device("cpu"), n_train=256, epochs=4, examples=32, reference=64)
+    assert out["sgd_s_per_epoch"] > 0 and out["ratio"] > 0.5 and out["steady_ratio"] > 1
+    assert out["cold_products"] >= 5 and len(out["overlaps"]) == 3   # refreshes at epochs 2-4
+    assert 0 <= out["min_overlap"] <= out["steady_overlap"] <= 1 + 1e-4
+    # a tight solve on the same images spans nearly the same top-5 as the refresh's tolerance
+    assert 0.5 < out["tol_vs_tight"] <= 1 + 1e-4 and 0 <= out["sample_vs_reference"] <= 1 + 1e-4
 
 
 def test_bottom_eigensolvers_compare_three_solvers_on_one_operator():

@@ -90,8 +90,10 @@ def plot_k_sweep(runs: dict, footer_text: str = "") -> plt.Figure:
     twin.plot(ks, [r["F_best"] for r in rows], "s-", color="#1f77b4", label="NSGD ‖H‖_F")
     twin.axhline(base["F_best"], color="#1f77b4", ls="--", label="SGD ‖H‖_F")
     twin.set_ylabel("‖H‖_F at the best-validation point", color="#1f77b4")
+    right.margins(y=0.15)   # keep the SGD lines off the frame
+    twin.margins(y=0.15)
     handles = right.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-    right.legend(handles=handles, fontsize=7, loc="lower right")
+    twin.legend(handles=handles, fontsize=7, loc="center right", framealpha=0.9)  # above both
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     footer(fig, footer_text)
     return fig

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+import statistics
 
 COLUMNS = ("‖H‖_F best", "‖H‖_F final", "test acc. (%)", "val. acc. (%)", "loss", "dist.")
 _GAMMA = ("γ=0.01", "γ=0.1", "γ=1", "γ=5")
@@ -122,8 +123,8 @@ def table_html(outcomes: dict, number: int) -> str:
 
 def refresh_costs(outcomes: dict) -> str:
     """Per steered run: refreshes, mean Lanczos products (first, cold, and later, warm),
-    mean seconds, mean overlap with the previous subspace, and the largest γηλ_i of the
-    nudged directions."""
+    mean seconds, the lowest overlap with the previous subspace and the median over the
+    later half of the refreshes, and the largest γηλ_i of the nudged directions."""
     seen, rows = set(), []
     for outcome in outcomes.values():
         for label, (config, result) in outcome.runs.items():
@@ -134,19 +135,23 @@ def refresh_costs(outcomes: dict) -> str:
             seen.add(key)
             warm = refreshes[1:]
             overlaps = [r["overlap"] for r in warm if r["overlap"] is not None]
+            late = overlaps[len(overlaps) // 2:]
             nudge = max(max(r["nudged_steps"]) for r in refreshes)
             rows.append((f"{outcome.figure.id}: {label}", len(refreshes),
                          refreshes[0]["lanczos_matvecs"],
                          sum(r["lanczos_matvecs"] for r in warm) / len(warm),
                          sum(r["seconds"] for r in refreshes) / len(refreshes),
-                         min(overlaps) if overlaps else math.nan, nudge))
+                         min(overlaps) if overlaps else math.nan,
+                         statistics.median(late) if late else math.nan, nudge))
     if not rows:
         return "<p><em>No steered run in this execution.</em></p>"
     body = "".join(
         f"<tr><td>{html.escape(r[0])}</td><td>{r[1]}</td><td>{r[2]}</td><td>{r[3]:.1f}</td>"
-        f"<td>{r[4]:.2f}</td><td>{r[5]:.3f}</td><td>{r[6]:.3g}</td></tr>" for r in rows)
+        f"<td>{r[4]:.2f}</td><td>{r[5]:.3f}</td><td>{r[6]:.3f}</td><td>{r[7]:.3g}</td></tr>"
+        for r in rows)
     return ("<table class='table refresh-costs'><thead><tr><th>run</th><th>refreshes</th>"
             "<th>products, first (cold)</th><th>products, later (warm, mean)</th>"
             "<th>seconds per refresh</th><th>lowest overlap with the previous subspace</th>"
+            "<th>median overlap, second half</th>"
             "<th>max γηλ_i, nudged directions</th></tr></thead><tbody>" + body +
             "</tbody></table>")
