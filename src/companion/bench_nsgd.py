@@ -48,31 +48,32 @@ def nsgd_overhead(device: torch.device, n_train: int = 45000, epochs: int = 6,
     nsgd = sgd.with_overrides(optimizer="nudged").with_overrides(
         gamma=GAMMA, directions=K, refresh_examples=examples, refresh_tol=tol)
     seconds = {}
-    cache = ResultsCache(tempfile.mkdtemp(prefix="bench-nsgd-"))
-    for name, config in (("sgd", sgd), ("nsgd", nsgd)):
-        start = time.perf_counter()
-        result = train(config, cache, need_weights=name == "nsgd")
-        seconds[name] = time.perf_counter() - start
-    refreshes = result["refreshes"]
-    final = [r for r in refreshes if r.get("final")]
-    training = [r for r in refreshes if not r.get("final")]
-    seconds["nsgd"] -= sum(r["seconds"] for r in final)
-    warm = training[1:]
-    late = warm[len(warm) // 2:] or warm
-    sgd_epoch = seconds["sgd"] / epochs
+    with tempfile.TemporaryDirectory(prefix="bench-nsgd-") as tmp:
+        cache = ResultsCache(tmp)
+        for name, config in (("sgd", sgd), ("nsgd", nsgd)):
+            start = time.perf_counter()
+            result = train(config, cache, need_weights=name == "nsgd")
+            seconds[name] = time.perf_counter() - start
+        refreshes = result["refreshes"]
+        final = [r for r in refreshes if r.get("final")]
+        training = [r for r in refreshes if not r.get("final")]
+        seconds["nsgd"] -= sum(r["seconds"] for r in final)
+        warm = training[1:]
+        late = warm[len(warm) // 2:] or warm
+        sgd_epoch = seconds["sgd"] / epochs
 
-    # The directions at the end point: tolerance and sample size against tight references.
-    task = build_task(nsgd, device)
-    model = build_model(nsgd.model, **task.build_options).to(device)
-    model.load_state_dict(torch.load(cache.weights_path(nsgd), map_location=device))
+        # The directions at the end point: tolerance and sample size against tight references.
+        task = build_task(nsgd, device)
+        model = build_model(nsgd.model, **task.build_options).to(device)
+        model.load_state_dict(torch.load(cache.weights_path(nsgd), map_location=device))
 
-    def top(n, seed, t):
-        batches = task.hessian_batches(n, min(n, 256), seed)
-        return top_eigenpairs(model, task.loss_fn, batches, nsgd, K, t, seed=1).vecs[:, :K]
+        def top(n, seed, t):
+            batches = task.hessian_batches(n, min(n, 256), seed)
+            return top_eigenpairs(model, task.loss_fn, batches, nsgd, K, t, seed=1).vecs[:, :K]
 
-    run_seed = nsgd.seed + 3                     # the run's own refresh images
-    loose, tight = top(examples, run_seed, tol), top(examples, run_seed, 1e-4)
-    other = top(reference, nsgd.seed + 1000, 1e-4)   # an independent, larger sample
+        run_seed = nsgd.seed + 3                     # the run's own refresh images
+        loose, tight = top(examples, run_seed, tol), top(examples, run_seed, 1e-4)
+        other = top(reference, nsgd.seed + 1000, 1e-4)   # an independent, larger sample
     return {"epochs": epochs, "examples": examples, "tol": tol, "reference": reference,
             "sgd_s_per_epoch": sgd_epoch, "nsgd_s_per_epoch": seconds["nsgd"] / epochs,
             "ratio": seconds["nsgd"] / seconds["sgd"],
@@ -97,8 +98,8 @@ def report_nsgd(cost: dict) -> None:
           f"{cost['sgd_s_per_epoch']:.1f} s per epoch = ×{cost['ratio']:.2f} over the run, "
           f"×{cost['steady_ratio']:.2f} in steady state (second half; paper: 2–3×)")
     print(f"   products per refresh: cold {cost['cold_products']}, warm "
-          f"{cost['warm_products']:.1f}; {cost['refresh_s']:.2f} s per refresh; λ1 at the end "
-          f"{cost['lambda_1']:.4g}")
+          f"{cost['warm_products']:.1f}; {cost['refresh_s']:.2f} s per refresh; λ1 at the last "
+          f"training refresh {cost['lambda_1']:.4g}")
     print(f"   overlap of consecutive nudged subspaces: {cost['overlaps']} (second-half median "
           f"{cost['steady_overlap']:.3f})")
     print(f"   directions at the end point: tol {cost['tol']:g} vs 1e-4 on the same images "
