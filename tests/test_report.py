@@ -39,3 +39,15 @@ def test_summary_and_tally():
     text = summary_html([Outcome()])
     assert "Fig. 4" in text and "profile smoke" in text and "evidence" not in text
     assert "No figure" in summary_html([])
+
+
+def test_the_books_own_checks_are_not_labelled_as_the_papers():
+    from companion.registry import display_name, figures
+    from companion.report import _caption_source
+    own = {k for k, f in figures().items() if f.caption.startswith("(No figure in the paper")}
+    assert {"walk-fidelity", "alain-regime", "sagun-ggn"} <= own
+    assert all(_caption_source(figures()[k]) == "this book's caption" for k in own)
+    assert _caption_source(figures()["4"]) == "the paper's caption"
+    assert display_name("walk-fidelity") == "Xing fidelity check"
+    assert display_name("alain-regime") == "Alain regime check"
+    assert display_name("alain-2") == "Alain Fig. 2"

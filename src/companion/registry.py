@@ -64,7 +64,8 @@ CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curva
                    "barriers", "outlier_counts", "outlier_counts_batches",
                    "negative_curvature")
 PAPER_PREFIXES = {"alain": "Alain", "walk": "Xing", "sagun": "Sagun"}
-SECTIONS = {"cost": "§3 (cost)", "subset": "App. B (subset)", "ggn": "Eq. 5 (GGN)"}
+SECTIONS = {"cost": "§3 (cost)", "subset": "App. B (subset)", "ggn": "Eq. 5 (GGN)",
+            "fidelity": "fidelity check", "regime": "regime check"}  # the last two: this book's
 
 
 def register(figure: Figure) -> Figure:

@@ -105,7 +105,7 @@ class FigureOutcome:
             f"<code>{s['current']}</code>.</p>" for label, s in self.stale_runs())
         return (
             f"<div class='figure-outcome' data-figure='{html.escape(f.id)}'>"
-            f"<p><strong>{html.escape(display_name(f.id))} (the paper's caption).</strong> "
+            f"<p><strong>{html.escape(display_name(f.id))} ({_caption_source(f)}).</strong> "
             f"{html.escape(f.caption)}</p>"
             f"<p><strong>This run:</strong> profile <code>{self.profile}</code> on "
             f"{html.escape(self.hardware)}, compute time {self.wall_time_s:.0f} s. "
@@ -120,6 +120,12 @@ class FigureOutcome:
 
         display(Image(filename=str(self.image)))
         display(HTML(self._repr_html_()))
+
+
+def _caption_source(figure) -> str:
+    """Whose caption a figure shows: the paper's, or this book's for its own checks."""
+    return ("this book's caption" if figure.caption.startswith("(No figure in the paper")
+            else "the paper's caption")
 
 
 def summary_html(outcomes: list) -> str:

@@ -9,18 +9,18 @@ from ..probes_walk import Walk
 from ..registry import Figure, register
 from . import barriers_dynamics_claims as D
 from . import barriers_plots as P
-from .barriers import CHAPTER, PAPER, RES3, SHRUNK, VGG1, gd, profiles, run
+from .barriers import CHAPTER, PAPER, RES_HESS, SHRUNK, VGG_HESS, gd, profiles, run
 
 register(Figure(
     id="walk-3", title="VGG-11: λ_max falls as the held-out accuracy rises", notebook=CHAPTER,
     paper=PAPER, caption=("Spectral norm (max eigenvalue) of the Hessian and validation "
                           "accuracy along training, VGG-11 on CIFAR-10, η = 0.1, B = 100."),
-    runs=(VGG1,), profiles=profiles((VGG1,)), shrunk=SHRUNK,
+    runs=(VGG_HESS,), profiles=profiles((VGG_HESS,)), shrunk=SHRUNK,
     claims=(D.h1_flatter(), D.h2_inverse()), plot=P.lambda_plot))
 register(Figure(
     id="walk-7", title="ResNet-56: λ_max and the held-out accuracy", notebook=CHAPTER,
     paper=PAPER, caption="As Fig. 3, for Resnet-56 trained with η = 0.3.",
-    runs=(RES3,), profiles=profiles((RES3,)), shrunk=SHRUNK,
+    runs=(RES_HESS,), profiles=profiles((RES_HESS,)), shrunk=SHRUNK,
     claims=(D.h1_flatter(), D.h2_inverse()), plot=P.lambda_plot))
 
 # ------------------------------------------------------------------ Figs. 4, 22–24
