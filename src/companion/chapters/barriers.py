@@ -23,10 +23,9 @@ from ..probes_walk import Walk
 from ..registry import Figure, RunSpec, register
 from . import barriers_claims as C
 from . import barriers_plots as P
+from .barriers_claims import DEFAULT_EPOCHS, PAPER_EPOCHS, TABLE_EPOCHS
 
 CHAPTER, PAPER = "barriers", "xing2018walk"
-PAPER_EPOCHS, DEFAULT_EPOCHS = (1, 2, 10, 25, 100), (1, 2, 3, 5, 20)
-TABLE2_EPOCHS = (1, 10, 25, 100)  # the epochs of Table 2 (default: 1/3/5/20)
 GD_WD = 1e-4 / 9
 ARCH = {  # label prefix → (model, data set, default width, default n_train, default n_eval)
     "VGG-11": ("vgg11_walk", "cifar10", 0.25, 5000, 100),
@@ -56,6 +55,7 @@ def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: 
                      probes=(*([_held_out(dataset, 5000)] if held_out else []), *extra, *walks)
                      ).with_overrides(**fields)
     held = {} if mlp or not held_out else {"n_val": 2000}
+    smoke_held = {} if not held_out else {"metrics.n_eval": 200} if mlp else {"n_val": 200}
     OVERRIDES[label] = {
         "paper": dict(paper or {}),
         "default": {"width": width, "n_train": n_train, "augment": False,
@@ -63,7 +63,7 @@ def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: 
         "smoke": {"width": 0.125 if model == "vgg11_walk" else 0.25, "n_train": 200,
                   "augment": False, "epochs": 2,
                   **({"walk.n_eval": 50, "walk.first": 10} if walks else {}),
-                  **({} if not held_out else {"n_val": 200} if not mlp else {"metrics.n_eval": 200}),
+                  **smoke_held,
                   **(smoke or {})},
     }
     for profile in absent:
@@ -125,15 +125,15 @@ SHRUNK = {
 }
 
 # Table 2's second rows serve only the table: its epochs, no held-out accuracy
-VGG1, VGG05 = sgd("VGG-11", 0.1), sgd("VGG-11", 0.05, walk_epochs=TABLE2_EPOCHS, held_out=False)
+VGG1, VGG05 = sgd("VGG-11", 0.1), sgd("VGG-11", 0.05, walk_epochs=TABLE_EPOCHS, held_out=False)
 VGG_GD = gd("VGG-11")
 VGG_EVERY = run("VGG-11 SGD η=0.1 every epoch", "VGG-11", walk=Walk(epochs=tuple(range(1, 41))),
                 default={"epochs": 20, "walk.epochs": tuple(range(1, 21)), "walk.every": 5},
                 smoke={"walk.epochs": (1, 2), "walk.every": 2}, paper={"epochs": 40})
 RES1 = sgd("ResNet-56", 0.1)
-RES3 = sgd("ResNet-56", 0.3, walk_epochs=TABLE2_EPOCHS, held_out=False)
+RES3 = sgd("ResNet-56", 0.3, walk_epochs=TABLE_EPOCHS, held_out=False)
 # Figs. 3 and 7 (λ_max: ~0.5 s a product on 250 images for VGG-11 ×1/4, ~2 s on 300 for
-# ResNet-56 ×1/4, measured; 150 images keep Fig. 7 and Table 2 each within 10 minutes).
+# ResNet-56 ×1/4, measured; 150 images keep the chapter within its 45 minutes).
 VGG_HESS, RES_HESS = hessian_run("VGG-11", 0.1, 250), hessian_run("ResNet-56", 0.3, 150)
 RES_GD = gd("ResNet-56")
 MLP1, MLP_GD = sgd("MLP", 0.1), gd("MLP")

@@ -14,6 +14,10 @@ import numpy as np
 from .. import landscape as L
 from ..claims import NOT_REACHED, Claim, every
 
+# The paper's selected epochs, the default profile's stand-ins for them (of 20 epochs), and
+# the epochs of its Tables 1 and 2.
+PAPER_EPOCHS, DEFAULT_EPOCHS = (1, 2, 10, 25, 100), (1, 2, 3, 5, 20)
+TABLE_EPOCHS = (1, 10, 25, 100)
 T_FROM, T_TO = 20, 40           # "steps 20–40" of T1, T3
 FLOOR_FROM = 15                 # T2: floors over steps 15–40
 

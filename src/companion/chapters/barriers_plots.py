@@ -9,7 +9,8 @@ import numpy as np
 from .. import landscape as L
 from ..claims import lambda_series
 from ..plotting import footer, sweep_colors
-from .barriers_claims import cosines, epoch_rows, segments, trace, val_acc, walk_epochs
+from .barriers_claims import (DEFAULT_EPOCHS, PAPER_EPOCHS, TABLE_EPOCHS, cosines, epoch_rows,
+                              segments, trace, val_acc, walk_epochs)
 from .barriers_dynamics_claims import quadratic_walk, sweep_labels
 
 SHOWN = 40  # segments of an epoch drawn in a trajectory figure (the paper's first 40)
@@ -68,24 +69,20 @@ def _arch(label: str) -> str:
     return label.split(" SGD")[0]
 
 
-PAPER_COLUMNS, SHRUNK_COLUMNS = (1, 2, 10, 25, 100), (1, 2, 3, 5, 20)  # default: mapped
-
-
 def _row(epochs: list, values: list) -> list:
     """``values`` of a run's selected ``epochs`` placed under the paper's epochs (the
     default profile's 1/2/3/5/20 stand for 1/2/10/25/100), blank where it has none; other
     epochs (a user's choice) in order, as the row's label lists them."""
-    columns = next((c for c in (SHRUNK_COLUMNS, PAPER_COLUMNS) if set(epochs) <= set(c)),
+    columns = next((c for c in (DEFAULT_EPOCHS, PAPER_EPOCHS) if set(epochs) <= set(c)),
                    tuple(epochs))
-    cells = [""] * len(PAPER_COLUMNS)
+    cells = [""] * len(PAPER_EPOCHS)
     for e, v in zip(epochs, values):
-        if e in columns[:len(cells)]:
+        if columns.index(e) < len(cells):
             cells[columns.index(e)] = v
     return cells
 
 
-PAPER_ROW = (1, 10, 25, 100)
-COLUMNS = [f"paper epoch {e}" for e in PAPER_COLUMNS]
+COLUMNS = [f"paper epoch {e}" for e in PAPER_EPOCHS]
 
 
 def barrier_table(runs: dict, footer_text: str = "") -> plt.Figure:
@@ -100,7 +97,7 @@ def barrier_table(runs: dict, footer_text: str = "") -> plt.Figure:
         cells.append(_row(epochs, counts))
         paper = PAPER_TABLE1.get(_arch(label))
         rows.append(f"  paper {_arch(label)} (epochs 1, 10, 25, 100)")
-        cells.append(_row(PAPER_ROW, ["—" if v is None else f"{v}/450" for v in paper]))
+        cells.append(_row(TABLE_EPOCHS, ["—" if v is None else f"{v}/450" for v in paper]))
     _table(ax, cells, rows, COLUMNS,
            "Barriers crossed per epoch (τ = 1e-6·L): this run against the paper's Table 1")
     footer(fig, footer_text)
@@ -118,7 +115,7 @@ def height_table(runs: dict, footer_text: str = "") -> plt.Figure:
         cells.append(_row(epochs, [f"{v:.4f}" for v in h]))
         if label in PAPER_TABLE2:
             rows.append("  paper (epochs 1, 10, 25, 100)")
-            cells.append(_row(PAPER_ROW, [f"{v:.4f}" for v in PAPER_TABLE2[label]]))
+            cells.append(_row(TABLE_EPOCHS, [f"{v:.4f}" for v in PAPER_TABLE2[label]]))
     _table(ax, cells, rows, COLUMNS,
            "Mean height above the valley floor (all segments): this run against Table 2")
     footer(fig, footer_text)
