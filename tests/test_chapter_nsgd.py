@@ -82,3 +82,20 @@ def test_public_optimizer_api():
     p.grad = torch.ones(3)
     opt.step()
     assert torch.allclose(p.detach(), torch.tensor([-0.05, -0.1, -0.1]))
+
+
+def test_fig21_is_judged_on_the_sweeps_ends_when_shrunk():
+    # the spec's C21: fully ordered at the paper's 22,500 reviews, the extreme pairs only at
+    # default; here the middle η is still growing, so only the ends can decide
+    def history(lams):
+        return {"history": [{"epoch": float(i), "step": i, "phase": "epoch",
+                             "eigenvalues": [v, v / 2]} for i, v in enumerate(lams)]}
+    shapes = ([1, 10, 30, 40, 40, 40, 40, 40, 40], [1, 2, 3, 4, 5, 6, 7, 8, 9], [8] * 9)
+    claim = registry.get_figure("21").claims[0]
+    status = {}
+    for profile in ("default", "paper"):
+        runs = [(label, c) for label, c in registry.resolve("21", profile) if "/lr=" in label]
+        runs.sort(key=lambda lc: lc[1].lr)
+        status[profile] = claim.evaluate({label: (c, history(lams))
+                                          for (label, c), lams in zip(runs, shapes)}).status
+    assert status == {"default": "holds", "paper": "not reached"}

@@ -63,6 +63,23 @@ def test_sweep_claims_hold_fail_or_are_not_reached():
     assert not C.peak_smaller("lr", "lstm").applies(good)
 
 
+def test_a_shrunk_sweep_is_judged_on_its_ends():
+    # the middle run is still growing below the first's peak: the full chain is open, but
+    # on a shrunk profile (fewer examples than ends_below) only the ends are compared
+    lams = [(0.01, [1, 10, 30, 40, 40, 40, 40, 40, 40]), (0.03, [1, 2, 3, 4, 5, 6, 7, 8, 9]),
+            (0.1, [8, 8, 8, 8, 8, 8, 8, 8, 8])]
+    shrunk = {f"simplecnn/lr={lr}": (RunConfig(lr=lr, n_train=1000), result(v)) for lr, v in lams}
+    full = {f"simplecnn/lr={lr}": (RunConfig(lr=lr, n_train=5000), result(v)) for lr, v in lams}
+    ends = C.peak_smaller("lr", "simplecnn", ends_below=5000)
+    assert C.peak_smaller("lr", "simplecnn").evaluate(shrunk).status == C.NOT_REACHED
+    outcome = ends.evaluate(shrunk)
+    assert outcome.status == C.HOLDS and "only the ends of the sweep, η=0.01 and η=0.1" in outcome.evidence
+    assert "η=0.03" in outcome.evidence  # every run is still listed
+    assert ends.evaluate(full).status == C.NOT_REACHED  # the paper's size: the whole chain
+    flipped = {**shrunk, "simplecnn/lr=0.1": (RunConfig(lr=0.1, n_train=1000), result([50] * 9))}
+    assert ends.evaluate(flipped).status == C.FAILS
+
+
 def test_largest_over_training_needs_no_peak():
     # Fig. 13's caption: the largest λ1 of the run as it was run, peaked or still growing
     runs = {f"vgg11/μ={m}": (RunConfig(model="vgg11", momentum=m), result(lams))

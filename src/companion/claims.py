@@ -198,10 +198,12 @@ def _value(config, field: str) -> str:
 
 
 def _sweep_claim(field: str, model: str, index: int, says: str, rule: str, decide,
-                 explain: str = PEAK_RULE) -> Claim:
+                 explain: str = PEAK_RULE, ends_below: Optional[int] = None) -> Claim:
     """A claim about how the peak of λ_{index+1} moves along a sweep of η or S: ``decide``
     gets the peaks in the paper's order and returns holds, fails or not reached (the
-    bounds of runs still growing cannot decide it)."""
+    bounds of runs still growing cannot decide it). With ``ends_below``, runs on fewer
+    training examples than that (a shrunk profile) are judged on the two ends of the
+    sweep only."""
     name = f"λ{index + 1}"
 
     def check(runs):
@@ -211,6 +213,13 @@ def _sweep_claim(field: str, model: str, index: int, says: str, rule: str, decid
         full_rule = f"holds if {rule}; {explain}"
         if len(peaks) < 2:
             return NOT_REACHED, f"fewer than two runs in the sweep ({full_rule})"
+        shrunk = ends_below is not None and any(
+            c.n_train is not None and c.n_train < ends_below for c, _ in ordered)
+        if shrunk and len(peaks) > 2:
+            full_rule = (f"on fewer than {ends_below:,} training examples only the ends of the "
+                         f"sweep, {_value(ordered[0][0], field)} and "
+                         f"{_value(ordered[-1][0], field)}, are compared; {full_rule}")
+            peaks = [peaks[0], peaks[-1]]
         return decide(peaks), f"{model} {name}: {listing} ({full_rule})"
     return Claim(f"{model}: {_sweep_name(field)} gives {says} of {name}.", check, model)
 
@@ -234,12 +243,14 @@ def _chain(pairs: list) -> str:
     return NOT_REACHED if any(p is None for p in pairs) else HOLDS
 
 
-def peak_smaller(field: str, model: str, index: int = 0) -> Claim:
-    """Along a sweep of η (increasing) or S (decreasing), the peak of λ_{index+1} decreases."""
+def peak_smaller(field: str, model: str, index: int = 0, ends_below: Optional[int] = None) -> Claim:
+    """Along a sweep of η (increasing) or S (decreasing), the peak of λ_{index+1} decreases
+    (``ends_below``: see :func:`_sweep_claim`)."""
     return _sweep_claim(field, model, index, "a smaller peak",
                         "the peaks strictly decrease in this order",
                         lambda peaks: _chain([_before(a, b, attrgetter("at_least"), True)
-                                              for a, b in zip(peaks, peaks[1:])]))
+                                              for a, b in zip(peaks, peaks[1:])]),
+                        ends_below=ends_below)
 
 
 def max_smaller(field: str, model: str, index: int = 0) -> Claim:

@@ -244,7 +244,8 @@ register(Figure(
             for s in (2, 8, 32)),
     profiles={"paper": {},
               "default": {"textcnn": dict(n_train=2500, n_test=2000, epochs=6, lr=0.05,
-                                          n_eval=2000, n_hessian=64, hessian_batch_size=64)},
+                                          n_eval=2000, n_hessian=64, hessian_batch_size=64,
+                                          lanczos_tol=1e-3)},
               "smoke": {"textcnn": dict(width=0.25, n_train=128, n_test=64, epochs=2,
                                         n_eval=64, n_hessian=32, hessian_batch_size=32),
                         "textcnn/lr=0.05": None, "textcnn/S=2": None, "textcnn/S=8": None}},
@@ -254,9 +255,12 @@ register(Figure(
                        "network stays at chance through a CPU budget; the first 2,500 reviews "
                        "for 6 epochs (paper: 22,500, 100 epochs plotted); top 2 each epoch on "
                        "64 fixed reviews (paper: 2,560; a Hessian product on 256 reviews takes "
-                       "~2.6 s here). "
+                       "~2.6 s here), Lanczos stopped at residuals ≤ 10⁻³ λ1 (10⁻⁴ elsewhere: "
+                       "it halves the products, ~35 → ~18). "
                        "Vocabulary rebuilt from the train split", "smoke": SMOKE_SHRUNK},
-    claims=(peak_smaller("lr", "textcnn"), peak_smaller("batch_size", "textcnn")),
+    # C21: fully ordered at the paper's 22,500 reviews, the extreme pairs only when shrunk
+    claims=tuple(peak_smaller(field, "textcnn", ends_below=IMDB_SGD.n_train)
+                 for field in ("lr", "batch_size")),
 ))
 
 # ----------------------------------------------------------------------------- Fig. 20
