@@ -129,3 +129,32 @@ def test_the_fidelity_check_compares_one_trajectory_on_two_sets(tmp_path):
     same = Plan("walk-fidelity", "smoke", {"walk.n_eval": "50"}, {}, tmp_path / "same",
                 progress=False).run("walk-fidelity")
     assert same.claims[0].status == "not reached" and "nothing to compare" in same.claims[0].evidence
+
+
+MLP_PAPER = ("walk-17", "walk-18", "walk-19", "walk-23", "walk-26")
+
+
+def test_the_mlp_figures_paper_profile_is_committed_and_replots_without_training(tmp_path,
+                                                                                  monkeypatch):
+    """The MLP's paper settings fit a 2-core CPU: its figures' runs are committed, made by
+    today's code, and re-plotted and graded from those files alone; Table 1 shows its MLP
+    row and waits for the GPU's VGG-11 and ResNet-56 rows before grading."""
+    from pathlib import Path
+
+    from companion import outcomes, training
+    from companion.results import ResultsCache
+
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("must not train"))
+    committed = ResultsCache(Path(__file__).parents[1] / "data" / "paper" / "runs",
+                             read_only_roots=[])
+    for fid in MLP_PAPER:
+        runs = registry.resolve(fid, "paper")
+        assert {c.model for _, c in runs} == {"mlp_bn"}
+        assert all(committed.load(c, accept_stale=False) is not None for _, c in runs), fid
+        paper = outcomes.committed_outcome(fid, committed, tmp_path)
+        assert paper.image.exists() and not paper.missing
+        assert len(paper.claims) == len(registry.get_figure(fid).claims)
+    table = outcomes.committed_outcome("walk-table-1", committed, tmp_path)
+    assert set(table.runs) == {"MLP SGD η=0.1"}
+    assert set(table.missing) == {"VGG-11 SGD η=0.1", "ResNet-56 SGD η=0.1"}
+    assert not table.claims

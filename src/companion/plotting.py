@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +16,7 @@ import numpy as np
 
 from .claims import SWEEP_DIRECTION, _value, curvature_records, peak, sweep_runs
 
+FOOTER_PT = 7  # the provenance line's font size
 SWEEP_COLORS = ("#1f77b4", "#2ca02c", "#d62728")  # blue/green/red: increasing η, decreasing S
 
 
@@ -91,8 +93,14 @@ def footer(fig: plt.Figure, text: str) -> None:
     """Lay the figure out and write its provenance line at the bottom."""
     fig.tight_layout()
     if text:
-        fig.text(0.005, 0.002, text, fontsize=7, color="0.35", ha="left", va="bottom")
-        fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.1))
+        # wrapped to the figure's width (a footer listing several commits and devices
+        # would run off the right edge), the axes raised by the lines it takes beyond one
+        lines = textwrap.wrap(text, max(40, int(fig.get_figwidth() * 72 / (FOOTER_PT * 0.58))),
+                              break_long_words=False, break_on_hyphens=False)
+        fig.text(0.005, 0.002, "\n".join(lines), fontsize=FOOTER_PT, color="0.35", ha="left",
+                 va="bottom")
+        extra = (len(lines) - 1) * FOOTER_PT * 1.3 / 72 / fig.get_figheight()
+        fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.1) + extra)
 
 
 def save_figure(fig: plt.Figure, path: Path) -> Path:

@@ -61,7 +61,7 @@ class Figure:
 FIGURES: dict = {}
 # modules of companion.chapters, in book order (a chapter's appendix shares its page)
 CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curvature", "nsgd",
-                   "barriers", "outlier_counts", "outlier_counts_batches",
+                   "barriers", "outlier_counts", "outlier_counts_batches", "outlier_counts_switch",
                    "negative_curvature")
 PAPER_PREFIXES = {"alain": "Alain", "walk": "Xing", "sagun": "Sagun"}
 SECTIONS = {"cost": "§3 (cost)", "subset": "App. B (subset)", "ggn": "Eq. 5 (GGN)",

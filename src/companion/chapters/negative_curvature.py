@@ -18,6 +18,7 @@ from ..probes_snapshots import (DirectionFits, ExtremeSpectrum, KeptCurvature, S
                                 SubsetAgreement)
 from ..registry import Figure, RunSpec, register
 from . import negative_curvature_claims as C
+from . import negative_curvature_direction_claims as D
 from . import negative_curvature_plots as P
 
 CHAPTER = "negative_curvature"
@@ -140,7 +141,7 @@ register(Figure(
              "the function were a true quadratic, all points would be on the y = x line. We see "
              "that the global curvature is always larger than the local one but the effect is "
              "much more pronounced for the directions associated with negative eigenvalues."),
-    shrunk=_shrunk(FITS_SHRUNK), claims=(C.c9_above_line(),),
+    shrunk=_shrunk(FITS_SHRUNK), claims=(D.c9_above_line(),),
 ))
 
 register(Figure(
@@ -151,7 +152,7 @@ register(Figure(
              "[-1, 1] (left) and in [-100, 100] (right). Red points correspond to early stages "
              "in training and yellow points to later stages. For a true quadratic, all points "
              "would be on the y = x line."),
-    shrunk=_shrunk(FITS_SHRUNK), claims=(C.c10_inverse_step(), C.c11_negative_steps()),
+    shrunk=_shrunk(FITS_SHRUNK), claims=(D.c10_inverse_step(), D.c11_negative_steps()),
 ))
 
 register(Figure(
@@ -162,8 +163,8 @@ register(Figure(
              "[-5, 5] (right). Blue points correspond to early stages of training and green "
              "points to later stages."),
     shrunk=_shrunk(FITS_SHRUNK),
-    claims=(C.c12_negative_gain_more(), C.c13_positive_gain_fades(),
-            C.c14_negative_gain_stable()),
+    claims=(D.c12_negative_gain_more(), D.c13_positive_gain_fades(),
+            D.c14_negative_gain_stable()),
 ))
 
 register(Figure(

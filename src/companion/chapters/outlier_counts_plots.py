@@ -222,7 +222,7 @@ def plot_logistic(runs: dict, footer_text: str = "") -> plt.Figure:
 
 def plot_switch(runs: dict, footer_text: str = "") -> plt.Figure:
     """Fig. 8: loss and accuracy along part I (large batch) then part II (small batch)."""
-    from .outlier_counts_batches import _parts, records
+    from .outlier_counts_switch import _parts, records
 
     one, two = _parts(runs)
     first, second = records(one), records(two)
