@@ -394,6 +394,13 @@ plan.show("walk-fidelity")
 #   MLP row at the paper profile and grades nothing until VGG-11's and ResNet-56's rows are
 #   there. Everything on VGG-11 and ResNet-56 at full width and on 45,000 CIFAR-10 images
 #   needs a GPU.
+# - **GD's BatchNorm batches.** GD accumulates its full-batch gradient over fixed chunks of
+#   512 examples in a fixed order (the training loop's `GD_CHUNK`, shared by every chapter),
+#   so BatchNorm normalizes over those 512 and GD is exactly deterministic. The code sums 9
+#   chunks of 5,000, reshuffled every step, which adds a little BatchNorm noise; the spec
+#   asks for the walk's own batches of 250, so that GD descends exactly the loss drawn
+#   between its iterates. Neither is followed yet: the chunk size is core training code, and
+#   changing it would stale every committed result.
 # - **ResNet-56's learning rate**: 0.1 in App. A, 0.3 for Fig. 7 and Table 2: both are run.
 # - **Report-only numbers** (the late rise of λ_max, SGD's norm below GD's) are in the claims'
 #   evidence, not graded.
