@@ -362,8 +362,8 @@ plan.show("walk-fidelity")
 #   (VGG-11 ×1/8 on 5,000 images: consecutive cosines swing between −0.7 and +0.95, median
 #   +0.13 over steps 20–40, distance 4.6 after 40 steps; ×1/4 on 2,000 images at 0.5: median
 #   −0.59 with 35% of the floors rising), while at 0.3 GD comes close to the paper's regime
-#   (×1/8: median cosine −0.83, 100% valleys; ×1/4, the default: −0.57, 95% valleys, with
-#   occasional catapults that raise the floor). The MLP keeps its full width and so 0.9, as
+#   (×1/8: median cosine −0.83, 100% valleys; ×1/4, the default: −0.57 to −0.59 with 90–95%
+#   valleys on two machines, and occasional catapults that raise the floor). The MLP keeps its full width and so 0.9, as
 #   does the paper profile. Which η puts each narrowed network at the edge of stability is
 #   the open calibration of this chapter's default profile: the claims that fail there (the
 #   table above) are mostly the ones that need it. A scan at ×1/4 (median cosine over steps
