@@ -31,7 +31,8 @@ def fit_rows(result: dict, which: str) -> list:
             if d["which"] == which]
 
 
-def _first(runs: dict):
+def first_run(runs: dict):
+    """The figure's one run, as (config, result): every figure here analyses one run."""
     return next(iter(runs.values()))
 
 
@@ -76,7 +77,7 @@ def c3_top_dominates() -> Claim:
 
 def c4_sa_costlier() -> Claim:
     def check(runs):
-        rows = [r for r in _first(runs)[1]["cost"]["rows"] if r["step"] >= TRAINED]
+        rows = [r for r in first_run(runs)[1]["cost"]["rows"] if r["step"] >= TRAINED]
         if not rows:
             return NOT_REACHED, f"no checkpoint at t ≥ {TRAINED}"
         wins = [r["bottom"]["matvecs"] > r["top"]["matvecs"] for r in rows]
@@ -107,7 +108,7 @@ def _untrained(kept: dict):
 
 def c5_top_kept(t0s=(2000, 4000, 8000)) -> Claim:
     def check(runs):
-        kept = _first(runs)[1]["kept"]
+        kept = first_run(runs)[1]["kept"]
         if _untrained(kept):
             return _untrained(kept)
         chosen = [t for t in t0s if t in kept["t0s"]] or kept["t0s"]
@@ -137,7 +138,7 @@ def _bottom_contrast(kept: dict, t0: int) -> dict:
 
 def c6_bottom_not_kept(t0: int = 2500) -> Claim:
     def check(runs):
-        kept = _first(runs)[1]["kept"]
+        kept = first_run(runs)[1]["kept"]
         if t0 not in kept["t0s"]:
             return NOT_REACHED, f"t0 = {t0} was not analysed (t0s = {kept['t0s']})"
         if _untrained(kept):
@@ -154,7 +155,7 @@ def c6_bottom_not_kept(t0: int = 2500) -> Claim:
 
 def c6_grid() -> Claim:
     def check(runs):
-        kept = _first(runs)[1]["kept"]
+        kept = first_run(runs)[1]["kept"]
         if _untrained(kept):
             return _untrained(kept)
         rows = {t0: _bottom_contrast(kept, t0) for t0 in kept["t0s"]}
@@ -183,7 +184,7 @@ def _first_slices(result: dict, which: str) -> tuple:
 
 def c7_top_quadratic(overestimate: bool = False) -> Claim:
     def check(runs):
-        step, slices = _first_slices(_first(runs)[1], "LA")
+        step, slices = _first_slices(first_run(runs)[1], "LA")
         small, large = slices[0], slices[1]
         if overestimate:
             a, t, q = (np.array(large[k]) for k in ("alphas", "true", "quadratic"))
@@ -204,7 +205,7 @@ def c7_top_quadratic(overestimate: bool = False) -> Claim:
 
 def c8_bottom_breaks() -> Claim:
     def check(runs):
-        step, slices = _first_slices(_first(runs)[1], "SA")
+        step, slices = _first_slices(first_run(runs)[1], "SA")
         e_small, e_large = _slice_error(slices[0], 0.05), _slice_error(slices[1], slices[1]["range"])
         return e_small <= 0.2 and e_large >= 1, (
             f"t = {step}, along v_d: E(0.05) = {e_small:.3f}, E({slices[1]['range']:g}) = "
@@ -218,7 +219,7 @@ def c8_bottom_breaks() -> Claim:
 # ----------------------------------------------------------------------------- App. B
 def c16_subset_close() -> Claim:
     def check(runs):
-        sub = _first(runs)[1]["subset"]
+        sub = first_run(runs)[1]["subset"]
         la = sub["LA"]
         err = max(abs(a - b) / abs(b) for a, b in zip(la["small"], la["large"]))
         cos = min(la["cosines"])

@@ -10,12 +10,12 @@ import numpy as np
 
 from ..claims import NOT_REACHED, Claim
 from ..nsgd_analysis import spearman
-from .negative_curvature_claims import EARLY, LATE, _first, fit_rows
+from .negative_curvature_claims import EARLY, LATE, first_run, fit_rows
 
 
 def c9_above_line() -> Claim:
     def check(runs):
-        result = _first(runs)[1]
+        result = first_run(runs)[1]
         ranges = result["fits"]["ranges"]
         ok, parts = True, []
         for j, A in enumerate(ranges):
@@ -35,7 +35,7 @@ def c9_above_line() -> Claim:
 
 def c10_inverse_step() -> Claim:
     def check(runs):
-        rows = [d for d in fit_rows(_first(runs)[1], "LA") if d["lam"] > 0]
+        rows = [d for d in fit_rows(first_run(runs)[1], "LA") if d["lam"] > 0]
         if not rows:
             return NOT_REACHED, "no direction with λ > 0"
         prod = np.array([d["lam"] * d["alpha"] for d in rows])
@@ -49,7 +49,7 @@ def c10_inverse_step() -> Claim:
 
 def c11_negative_steps() -> Claim:
     def check(runs):
-        rows = [d for d in fit_rows(_first(runs)[1], "SA") if d["lam"] < 0]
+        rows = [d for d in fit_rows(first_run(runs)[1], "SA") if d["lam"] < 0]
         if not rows:
             return NOT_REACHED, "no direction with λ < 0"
         lam = np.abs([d["lam"] for d in rows])
@@ -74,7 +74,7 @@ def _gains(result: dict, which: str, step: int) -> np.ndarray:
 
 def c12_negative_gain_more() -> Claim:
     def check(runs):
-        result = _first(runs)[1]
+        result = first_run(runs)[1]
         steps = [s["step"] for s in result["fits"]["steps"]]
         wins = [np.median(_gains(result, "SA", t)) > np.median(_gains(result, "LA", t))
                 for t in steps]
@@ -98,7 +98,7 @@ def _early_late(result: dict, which: str, stat) -> tuple:
 
 def c13_positive_gain_fades() -> Claim:
     def check(runs):
-        pair = _early_late(_first(runs)[1], "LA", np.mean)
+        pair = _early_late(first_run(runs)[1], "LA", np.mean)
         if pair is None:
             return NOT_REACHED, f"needs fits at t ≤ {EARLY} and at t ≥ {LATE}"
         return pair[0] >= 2 * pair[1], (f"mean −ΔL* along LA: early {pair[0]:.3g}, late "
@@ -109,7 +109,7 @@ def c13_positive_gain_fades() -> Claim:
 
 def c14_negative_gain_stable() -> Claim:
     def check(runs):
-        result = _first(runs)[1]
+        result = first_run(runs)[1]
         sa, la = _early_late(result, "SA", np.median), _early_late(result, "LA", np.median)
         if sa is None:
             return NOT_REACHED, f"needs fits at t ≤ {EARLY} and at t ≥ {LATE}"
