@@ -9,7 +9,8 @@ from ..probes_walk import Walk
 from ..registry import Figure, register
 from . import barriers_dynamics_claims as D
 from . import barriers_plots as P
-from .barriers import CHAPTER, PAPER, RES_HESS, SHRUNK, VGG_HESS, gd, profiles, run
+from .barriers import (CHAPTER, OVERRIDES, PAPER, RES_HESS, SHRUNK, VGG_HESS, gd,
+                       profiles, run)
 
 register(Figure(
     id="walk-3", title="VGG-11: λ_max falls as the held-out accuracy rises", notebook=CHAPTER,
@@ -89,6 +90,15 @@ def noise_runs(fid: str) -> tuple:
     return tuple(runs)
 
 
+def _gd_lr_note(gd_run) -> str:
+    """GD's η at the default profile, as :func:`.barriers.gd` sets it for the network."""
+    lr = OVERRIDES[gd_run.label]["default"].get("lr", gd_run.base.lr)
+    if lr == gd_run.base.lr:
+        return (f"GD at the code's η = {lr:g}, as at the paper profile (the network keeps "
+                "its width)")
+    return f"GD at η = {lr:g} (see the text)"
+
+
 for fid, what in (("walk-5", "VGG-11"), ("walk-25", "Resnet-56"), ("walk-26", "the MLP")):
     runs = noise_runs(fid)
     register(Figure(
@@ -99,9 +109,7 @@ for fid, what in (("walk-5", "VGG-11"), ("walk-25", "Resnet-56"), ("walk-26", "t
                               "gradient variance at initialization (and SGD)."),
         runs=runs, profiles=profiles(runs),
         shrunk={**SHRUNK, "default": f"{NOISE[fid][1]} training examples, {NOISE[fid][2]} "
-                "steps each, v_max from 10 chunks; " + ("GD at the code's η = 0.9, as the "
-                "paper profile (the MLP keeps its width)" if fid == "walk-26" else
-                "GD at η = 0.3 (see the text)"),
+                f"steps each, v_max from 10 chunks; {_gd_lr_note(runs[0])}",
                 "paper": "45k images, 1,500 steps each (the paper: until the loss saturates)"},
         claims=(D.n1_loss_higher(), D.n2_stuck(), D.n3_accuracy_lower(), D.n4_noise_travels(),
                 D.n5_norm_grows(), D.n6_gd_opposed()),
