@@ -31,13 +31,19 @@ def test_every_id_resolves_and_figures_share_their_training(profile):
         assert keys[fid]["VGG-11 SGD η=0.1"] == vgg
     assert keys["walk-1"]["VGG-11 GD"] == keys["walk-2"]["VGG-11 GD"]
     # Figs. 3 and 7 measure λ_max in runs of their own (the spec's R15, R16) that train as
-    # the walk runs at the same η do: only the probes differ
+    # the walk runs at the same η do: only the probes differ. Fig. 3's also interpolates the
+    # fidelity check's whole-set segments: the fidelity check reads that very run.
     table2 = dict(registry.resolve("walk-table-2", profile))
-    for fid, walk_label in (("walk-3", "VGG-11 SGD η=0.1"), ("walk-7", "ResNet-56 SGD η=0.3")):
+    for fid, walk_label, probes in (("walk-3", "VGG-11 SGD η=0.1", ["val", "eigen", "walk"]),
+                                    ("walk-7", "ResNet-56 SGD η=0.3", ["val", "eigen"])):
         (label, hess), = registry.resolve(fid, profile)
-        assert label == walk_label + " λ_max"
-        assert [p.name for p in hess.probes] == ["val", "eigen"]
+        assert label.startswith(walk_label + " λ_max")
+        assert [p.name for p in hess.probes] == probes
         assert replace(hess, probes=()) == replace(table2[walk_label], probes=())
+    (fig3_label, fig3), = registry.resolve("walk-3", profile)
+    assert run_key(fig3) == run_key(dict(registry.resolve("walk-fidelity", profile))[fig3_label])
+    # held-out accuracy only where a figure shows it: not in Table 2's walk runs
+    assert not any(p.name == "val" for c in table2.values() for p in c.probes)
     if profile == "default":  # Table 2's second rows interpolate only the table's epochs
         assert table2["VGG-11 SGD η=0.05"].probe("walk").epochs == (1, 3, 5, 20)
         assert table2["VGG-11 SGD η=0.1"].probe("walk").epochs == (1, 2, 3, 5, 20)
@@ -97,7 +103,7 @@ def test_smoke_figures_and_claims(tmp_path):
 def test_the_fidelity_check_re_evaluates_table_1s_run_on_every_training_image(profile, whole):
     runs = dict(registry.resolve("walk-fidelity", profile))
     table1 = dict(registry.resolve("walk-table-1", profile))["VGG-11 SGD η=0.1"]
-    subset, full = runs["VGG-11 SGD η=0.1"], runs["VGG-11 SGD η=0.1, every training image"]
+    subset, full = runs["VGG-11 SGD η=0.1"], runs["VGG-11 SGD η=0.1 λ_max, every training image"]
     assert run_key(subset) == run_key(table1)          # the very run of Table 1, not a copy
     assert full.probe("walk").n_eval == full.n_train == whole > subset.probe("walk").n_eval
     assert full.probe("walk").epochs == subset.probe("walk").epochs
@@ -158,3 +164,20 @@ def test_the_mlp_figures_paper_profile_is_committed_and_replots_without_training
     assert set(table.runs) == {"MLP SGD η=0.1"}
     assert set(table.missing) == {"VGG-11 SGD η=0.1", "ResNet-56 SGD η=0.1"}
     assert not table.claims
+
+
+def test_the_noise_figures_draw_every_runs_held_out_accuracy_on_steps():
+    """GD's epoch is one step, SGD's several: both held-out curves span the same 12 steps."""
+    from companion.chapters.barriers_plots import noise_plot
+
+    def result(steps_per_epoch):
+        epochs = range(0, 12 // steps_per_epoch + 1)
+        return {"step_log": [[t, 2.0, 0.1] for t in range(1, 13)], "steps_per_epoch":
+                steps_per_epoch, "trace": {"walk": {"cos": [None] + [0.0] * 11,
+                                                    "distance": [0.1 * t for t in range(12)]}},
+                "history": [{"epoch": e, "phase": "init" if e == 0 else "epoch",
+                             "val_acc": 0.1 + 0.01 * e} for e in epochs]}
+    runs = {"noise-study GD": (None, result(1)), "noise-study SGD": (None, result(4))}
+    fig = noise_plot(runs)
+    lines = fig.axes[1].get_lines()
+    assert [max(line.get_xdata()) for line in lines] == [12, 12]

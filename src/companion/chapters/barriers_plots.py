@@ -209,7 +209,9 @@ def noise_plot(runs: dict, footer_text: str = "") -> plt.Figure:
         name = label.split("noise-study ")[-1]
         log = np.array(r["step_log"])
         axes[0, 0].plot(log[:, 0], log[:, 1], color=colors[label], label=name)
-        axes[0, 1].plot(*zip(*val_acc(r)), color=colors[label], label=name)
+        epochs, acc = zip(*val_acc(r))   # SGD's epochs are several steps: plot on steps
+        axes[0, 1].plot(np.array(epochs) * r["steps_per_epoch"], acc, color=colors[label],
+                        label=name)
         axes[1, 0].plot(_smooth(cosines(r)[1:], 5), color=colors[label], label=name)
         dist = trace(r)["distance"]
         axes[1, 1].plot(np.arange(1, len(dist) + 1), dist, color=colors[label], label=name)
