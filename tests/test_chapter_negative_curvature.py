@@ -67,3 +67,49 @@ def test_regime_check_runs_the_trajectory_on_fashion_mnist(tmp_path):
     assert len(outcome.claims) == 5
     assert outcome.claims[0].status in ("holds", "fails") and "Fashion-MNIST:" in \
         outcome.claims[0].evidence
+
+
+def test_claims_read_steps_on_the_runs_own_schedule():
+    """The spec's option (b), 6.4 passes over MNIST-10k (max_steps=1600, lr_decay_steps=250),
+    is graded at the same points of training as the paper's 10,000 steps: every threshold
+    in steps is scaled by the run's decay period over the paper's epoch (1,562.5 steps)."""
+    from companion.chapters import negative_curvature_claims as C
+    from companion.chapters import negative_curvature_direction_claims as D
+
+    (_, paper_steps), = registry.resolve("alain-2", "default")
+    snaps = (0, 2, 4, 8, 16, 40, 80, 160, 240, 320, 400, 480, 640, 800, 960, 1120, 1280, 1440,
+             1600)   # the default's snapshot steps × 0.16
+    (_, matched), = registry.resolve("alain-2", "default", {
+        "max_steps": 1600, "lr_decay_steps": 250, "snapshot_steps": snaps,
+        "t0s": (320, 400, 640, 1280)})
+    assert [C.at(t, paper_steps) for t in (10, 500, 2500, 4000)] == [10, 500, 2500, 4000]
+    assert [C.at(t, matched) for t in (10, 500, 2500, 4000)] == [2, 80, 400, 640]
+    # Fig. 2's claims: t0 = 2500 is step 400 on the short schedule; "trained" is t ≥ 80
+    steps = [0, 40, 80, 320, 400, 640, 1280]
+    kept = {"steps": steps, "t0s": [320, 400], "lam_top": [1, 5, 9, 8, 8, 7, 6],
+            "lam_bottom": [-1, -0.5, -0.4, -0.3, -0.3, -0.2, -0.2],
+            "q_top": {str(t): [1, 5, 9, 8, 8, 7, 6] for t in (320, 400)},
+            "q_bottom": {str(t): [0.1, 0.2, 0.3, -0.3, -0.3, 0.4, 0.5] for t in (320, 400)}}
+    for config, t0, status in ((matched, 400, "holds"), (paper_steps, 2500, "not reached")):
+        c6 = C.c6_bottom_not_kept().evaluate({"MNIST": (config, {"kept": kept})})
+        assert c6.status == status and f"t0 = {t0}" in c6.evidence
+    # Fig. 6's early/late split: fits at t = 8 and 1280 are early and late on the short one
+    fits = {"fits": {"steps": [{"step": t, "directions": [
+        {"which": w, "delta": d} for w, d in (("LA", -0.1 / (1 + t)), ("SA", -0.05))]}
+        for t in (8, 1280)]}}
+    assert D.c14_negative_gain_stable().evaluate({"MNIST": (paper_steps, fits)}).status \
+        == "not reached"
+    assert D.c14_negative_gain_stable().evaluate({"MNIST": (matched, fits)}).status == "holds"
+
+
+def test_passes_check_trains_mnist_10k_for_the_papers_passes_not_its_steps():
+    """alain-passes: Fig. 2's run on the same 8,000 images, 6.4 passes (1,600 steps, the lr
+    decayed per 250): the paper's steps × 0.16, snapshots and t0s included."""
+    (_, fig2), = registry.resolve("alain-2", "default")
+    (label, passes), = registry.resolve("alain-passes", "default")
+    assert (passes.max_steps, dict(passes.optimizer_options)["lr_decay_steps"]) == (1600, 250)
+    assert passes.probe("kept").t0s == (320, 400, 640, 1280)
+    assert passes.snapshot_steps == tuple(round(t * 0.16) for t in fig2.snapshot_steps)
+    same = ("model", "dataset", "n_train", "lr", "batch_size", "seed", "momentum")
+    assert all(getattr(passes, n) == getattr(fig2, n) for n in same)
+    assert [p.name for p in passes.probes] == [p.name for p in fig2.probes]

@@ -50,4 +50,5 @@ def test_the_books_own_checks_are_not_labelled_as_the_papers():
     assert _caption_source(figures()["4"]) == "the paper's caption"
     assert display_name("walk-fidelity") == "Xing fidelity check"
     assert display_name("alain-regime") == "Alain regime check"
+    assert display_name("alain-passes") == "Alain passes check"
     assert display_name("alain-2") == "Alain Fig. 2"

@@ -65,7 +65,8 @@ CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curva
                    "negative_curvature")
 PAPER_PREFIXES = {"alain": "Alain", "walk": "Xing", "sagun": "Sagun"}
 SECTIONS = {"cost": "§3 (cost)", "subset": "App. B (subset)", "ggn": "Eq. 5 (GGN)",
-            "fidelity": "fidelity check", "regime": "regime check"}  # the last two: this book's
+            "fidelity": "fidelity check", "regime": "regime check",
+            "passes": "passes check"}  # the last three: this book's
 
 
 def register(figure: Figure) -> Figure:

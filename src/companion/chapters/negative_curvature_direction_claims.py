@@ -10,7 +10,7 @@ import numpy as np
 
 from ..claims import NOT_REACHED, Claim
 from ..nsgd_analysis import spearman
-from .negative_curvature_claims import EARLY, LATE, first_run, fit_rows
+from .negative_curvature_claims import EARLY, LATE, at, first_run, fit_rows
 
 
 def c9_above_line() -> Claim:
@@ -86,10 +86,10 @@ def c12_negative_gain_more() -> Claim:
                  "curvature (Fig. 6).", check)
 
 
-def _early_late(result: dict, which: str, stat) -> tuple:
+def _early_late(config, result: dict, which: str, stat) -> tuple:
     steps = [s["step"] for s in result["fits"]["steps"]]
-    early = [t for t in steps if t <= EARLY]
-    late = [t for t in steps if t >= LATE]
+    early = [t for t in steps if t <= at(EARLY, config)]
+    late = [t for t in steps if t >= at(LATE, config)]
     if not early or not late:
         return None
     pick = lambda ts: np.concatenate([_gains(result, which, t) for t in ts])  # noqa: E731
@@ -98,9 +98,11 @@ def _early_late(result: dict, which: str, stat) -> tuple:
 
 def c13_positive_gain_fades() -> Claim:
     def check(runs):
-        pair = _early_late(first_run(runs)[1], "LA", np.mean)
+        config, result = first_run(runs)
+        pair = _early_late(config, result, "LA", np.mean)
         if pair is None:
-            return NOT_REACHED, f"needs fits at t ≤ {EARLY} and at t ≥ {LATE}"
+            return NOT_REACHED, (f"needs fits at t ≤ {at(EARLY, config)} and at t ≥ "
+                                 f"{at(LATE, config)}")
         return pair[0] >= 2 * pair[1], (f"mean −ΔL* along LA: early {pair[0]:.3g}, late "
                                         f"{pair[1]:.3g} (holds if early ≥ 2 × late)")
     return Claim("C13: along positive directions there is less improvement to be had later "
@@ -109,10 +111,11 @@ def c13_positive_gain_fades() -> Claim:
 
 def c14_negative_gain_stable() -> Claim:
     def check(runs):
-        result = first_run(runs)[1]
-        sa, la = _early_late(result, "SA", np.median), _early_late(result, "LA", np.median)
+        config, result = first_run(runs)
+        sa, la = (_early_late(config, result, side, np.median) for side in ("SA", "LA"))
         if sa is None:
-            return NOT_REACHED, f"needs fits at t ≤ {EARLY} and at t ≥ {LATE}"
+            return NOT_REACHED, (f"needs fits at t ≤ {at(EARLY, config)} and at t ≥ "
+                                 f"{at(LATE, config)}")
         r_sa, r_la = sa[0] / max(sa[1], 1e-300), la[0] / max(la[1], 1e-300)
         ok = abs(np.log10(r_sa)) <= 0.5 and r_la >= 2 * r_sa
         return ok, (f"median −ΔL* early/late: SA {sa[0]:.3g}/{sa[1]:.3g} = ×{r_sa:.3g}, LA "
