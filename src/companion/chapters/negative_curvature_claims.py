@@ -23,7 +23,7 @@ PAPER_EPOCH = 50000 / 32   # steps per epoch of the paper's 50k training images:
 
 def at(step: float, config) -> int:
     """The paper's step ``step`` on ``config``'s schedule: scaled by its decay period over the
-    paper's epoch (1 for every profile of this book)."""
+    paper's epoch (× 1 on the paper's schedule, which every figure but alain-passes runs)."""
     period = dict(config.optimizer_options).get("lr_decay_steps", PAPER_EPOCH)
     return int(round(step * period / PAPER_EPOCH))
 
