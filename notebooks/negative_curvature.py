@@ -177,12 +177,12 @@ plan.show("alain-subset")
 #
 # The offline MNIST is 8,000 training images, so the paper's 10,000 steps are 40 passes over
 # them and the network memorizes (see below); several claims above fail in that late regime.
-# Is it the regime or the paper? (The next section answers for MNIST itself.) Here the same trajectory (same network, RMSProp and steps)
-# runs on the 60,000 training images of Fashion-MNIST: 10,000 steps are 5.3 passes, near the
-# paper's 6.4 over 50,000 MNIST images. Top: $|\lambda_1|$ and $|\lambda_d|$ with the training
-# loss (dotted), as in Fig. 1. Below: Fig. 2's $v(t_0)^\top H(t)\, v(t_0)$ for every $t_0$.
-# Fashion-MNIST is not MNIST (a harder task, a higher loss), so this checks the explanation;
-# it does not replace Figs. 1–2.
+# Is it the regime or the paper? (The next section answers for MNIST itself.) Here the same
+# trajectory (same network, RMSProp and steps) runs on the 60,000 training images of
+# Fashion-MNIST: 10,000 steps are 5.3 passes, near the paper's 6.4 over 50,000 MNIST images.
+# Top: $|\lambda_1|$ and $|\lambda_d|$ with the training loss (dotted), as in Fig. 1. Below:
+# Fig. 2's $v(t_0)^\top H(t)\, v(t_0)$ for every $t_0$. Fashion-MNIST is not MNIST (a harder
+# task, a higher loss), so this checks the explanation; it does not replace Figs. 1–2.
 
 # %% tags=["remove-input"]
 plan.show("alain-regime")

@@ -193,6 +193,7 @@ register(Figure(
     claims=(C.c16_subset_close(),),
 ))
 
+
 def regime_check(fid: str, title: str, question: str, label: str, config: RunConfig,
                  default: dict, paper: dict, shrunk: dict) -> Figure:
     """Figs. 1–2 replayed on another trajectory, graded by Fig. 1–2's claims: the book's
@@ -238,7 +239,7 @@ regime_check(
     "of its number of steps: which of the claims that fail on 40 passes are the "
     "memorization's?", "MNIST, 6.4 passes",
     MNIST.with_overrides(
-        max_steps=_passes((10000,))[0], snapshot_steps=_passes(SNAPSHOTS_PAPER),
+        max_steps=int(round(MNIST.max_steps * PASSES)), snapshot_steps=_passes(SNAPSHOTS_PAPER),
         optimizer_options=(("lr_decay", 0.75), ("lr_decay_steps", PAPER_EPOCH * PASSES)),
         probes=REGIME_PROBES[:1] + (replace(REGIME_PROBES[1],
                                             t0s=_passes((2000, 2500, 4000, 8000))),)),

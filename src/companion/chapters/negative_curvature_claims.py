@@ -107,16 +107,17 @@ def c4_sa_costlier() -> Claim:
 
 
 # ----------------------------------------------------------------------------- Fig. 2
-def _ratios(kept: dict, t0: int, trained: int) -> tuple:
+def _ratios(kept: dict, t0: int, config) -> tuple:
     steps = np.array(kept["steps"])
-    keep = steps >= trained
+    keep = steps >= at(TRAINED, config)
     lam1, lamd = np.array(kept["lam_top"])[keep], np.array(kept["lam_bottom"])[keep]
     q1, qd = np.array(kept["q_top"][str(t0)])[keep], np.array(kept["q_bottom"][str(t0)])[keep]
     return steps[keep], lam1, lamd, q1, qd
 
 
-def _untrained(kept: dict, trained: int):
-    """The 'not reached' verdict when no analysed step is past ``trained``, else None."""
+def _untrained(kept: dict, config):
+    """The 'not reached' verdict when no analysed step is past TRAINED, else None."""
+    trained = at(TRAINED, config)
     if max(kept["steps"]) < trained:
         return NOT_REACHED, (f"no checkpoint at t ≥ {trained} (steps {kept['steps']}): the "
                              "claims are about trained networks")
@@ -127,12 +128,12 @@ def c5_top_kept(t0s=(2000, 4000, 8000)) -> Claim:
     def check(runs):
         config, result = first_run(runs)
         kept, trained = result["kept"], at(TRAINED, config)
-        if _untrained(kept, trained):
-            return _untrained(kept, trained)
+        if verdict := _untrained(kept, config):
+            return verdict
         chosen = [at(t, config) for t in t0s if at(t, config) in kept["t0s"]] or kept["t0s"]
         statuses, parts = [], []
         for t0 in chosen:
-            _, lam1, _, q1, _ = _ratios(kept, t0, trained)
+            _, lam1, _, q1, _ = _ratios(kept, t0, config)
             a1 = float(np.median(q1 / lam1))
             corr = float(np.corrcoef(np.log(np.clip(q1, 1e-12, None)), np.log(lam1))[0, 1])
             ok = a1 >= 0.5 and (q1 > 0).all() and corr >= 0.8
@@ -147,7 +148,7 @@ def c5_top_kept(t0s=(2000, 4000, 8000)) -> Claim:
 
 
 def _bottom_contrast(kept: dict, t0: int, config) -> dict:
-    steps, lam1, lamd, q1, qd = _ratios(kept, t0, at(TRAINED, config))
+    steps, lam1, lamd, q1, qd = _ratios(kept, t0, config)
     far = np.abs(steps - t0) >= at(500, config)
     return {"positive": float((qd[far] > 0).mean()) if far.any() else float("nan"),
             "range": float(np.ptp(qd) / max(np.ptp(lamd), 1e-12)),
@@ -160,8 +161,8 @@ def c6_bottom_not_kept(t0: int = 2500) -> Claim:
         kept, step = result["kept"], at(t0, config)
         if step not in kept["t0s"]:
             return NOT_REACHED, f"t0 = {step} was not analysed (t0s = {kept['t0s']})"
-        if _untrained(kept, at(TRAINED, config)):
-            return _untrained(kept, at(TRAINED, config))
+        if verdict := _untrained(kept, config):
+            return verdict
         c = _bottom_contrast(kept, step, config)
         ok = c["positive"] >= 0.25 and c["range"] >= 2 and c["a_d"] <= 0.25 and c["a_1"] >= 0.5
         return ok, (f"t0 = {step}: q_d > 0 at {c['positive']:.0%} of checkpoints ≥ "
@@ -177,15 +178,16 @@ def c6_grid() -> Claim:
     def check(runs):
         config, result = first_run(runs)
         kept = result["kept"]
-        if _untrained(kept, at(TRAINED, config)):
-            return _untrained(kept, at(TRAINED, config))
+        if verdict := _untrained(kept, config):
+            return verdict
         rows = {t0: _bottom_contrast(kept, t0, config) for t0 in kept["t0s"]}
         wins = [c["a_d"] <= 0.25 and c["a_1"] >= 0.5 for c in rows.values()]
         detail = "; ".join(f"t0 = {t}: q_d/λ_d {c['a_d']:.2f}, q1/λ1 {c['a_1']:.2f}"
                            for t, c in rows.items())
         return sum(wins) >= 2 / 3 * len(wins), detail + (
-            f" (medians over t ≥ {at(TRAINED, config)}; holds if q_d/λ_d ≤ 0.25 while q1/λ1 ≥ 0.5 for ≥ 2/3 of "
-            "the t0: the paper's panels were hand-picked, this grades every t0)")
+            f" (medians over t ≥ {at(TRAINED, config)}; holds if q_d/λ_d ≤ 0.25 while q1/λ1 "
+            "≥ 0.5 for ≥ 2/3 of the t0: the paper's panels were hand-picked, this grades every "
+            "t0)")
     return Claim("C6 over every t0: the top direction keeps its curvature and the bottom one "
                  "does not, whichever t0 is picked.", check)
 
