@@ -59,10 +59,11 @@ progress = True         # progress lines on stderr (the terminal; never shown in
 
 # %% tags=["remove-cell"]
 import companion  # noqa: F401  (first: sets the OpenMP wait policy before torch loads)
-from IPython.display import HTML, display
+from IPython.display import HTML, Markdown, display
 from myst_nb import glue
 
 from companion.chapters.spectrum_growth import key_numbers
+from companion.report import quote
 from companion.reproduce import notebook_plan
 
 plan = notebook_plan("spectrum_growth", figures, profile, output_dir, params, progress,
@@ -70,8 +71,19 @@ plan = notebook_plan("spectrum_growth", figures, profile, output_dir, params, pr
                      batch_size=batch_size, epochs=epochs, width=width, top_k=top_k,
                      seed=seed, device=device)  # validates every run before any training
 outcomes = plan.run_all()
-for name, value in key_numbers(outcomes).items():
-    glue(name, value, display=False)
+numbers = key_numbers(outcomes)
+for name, figure, sentence in (  # the sentences that quote this execution's numbers
+        ("fig1_quote", "1", r"In this run $\lambda_1$ peaked at {fig1_peak:.4g}, so "
+                            r"$\eta\lambda_1 =$ {fig1_ratio:.2f}."),
+        ("fig2_quote", "2", r"Here $\lambda_1$ went from {fig2_simplecnn_init:.3g} to a peak of "
+                            r"{fig2_simplecnn_peak:.3g} for SimpleCNN and from "
+                            r"{fig2_resnet32_init:.3g} to {fig2_resnet32_peak:.3g} for ResNet-32, "
+                            r"against $2/\eta =$ {fig2_limit:.3g}, the largest curvature a "
+                            r"step of $\eta =$ {fig2_lr:g} can follow stably."),
+        ("fig3_quote", "3", r"In this run the largest $\eta\lambda_1$ reached was "
+                            r"{fig3_max_ratio:.2f}."),
+        ("fig4_quote", "4", "Of this figure's claims, {fig4_tally}.")):
+    glue(name, Markdown(quote(sentence, numbers, figure)), display=False)
 
 # %% tags=["remove-input"]
 from companion.report import summary_html
@@ -87,9 +99,7 @@ display(HTML(summary_html(list(outcomes.values()))))
 # dotted line is $1/\eta$: the paper observes that $\lambda_1$ grows until it is of that order,
 # where a gradient step of length $\eta$ overshoots the minimum along the sharpest direction.
 # The dashed line is $2/\eta$, beyond which a step of length $\eta$ diverges along that
-# direction on a quadratic.
-# In this run $\lambda_1$ peaked at {glue:text}`fig1_peak:.4g`, so
-# $\eta\lambda_1 =$ {glue:text}`fig1_ratio:.2f`.
+# direction on a quadratic. {glue:md}`fig1_quote:myst`
 
 # %% tags=["remove-input"]
 plan.show("1")
@@ -99,11 +109,7 @@ plan.show("1")
 #
 # SimpleCNN and ResNet-32 (no BatchNorm, initialization scaled by depth, L2 regularization)
 # with $\eta = 0.1$, $S = 128$. The middle row zooms on the first iterations, where the
-# eigenvalues are evaluated every few steps. Here $\lambda_1$ went from
-# {glue:text}`fig2_simplecnn_init:.3g` to a peak of {glue:text}`fig2_simplecnn_peak:.3g` for
-# SimpleCNN and from {glue:text}`fig2_resnet32_init:.3g` to {glue:text}`fig2_resnet32_peak:.3g`
-# for ResNet-32, against $2/\eta = 20$, the largest curvature a step of $\eta = 0.1$ can
-# follow stably.
+# eigenvalues are evaluated every few steps. {glue:md}`fig2_quote:myst`
 
 # %% tags=["remove-input"]
 plan.show("2")
@@ -114,8 +120,8 @@ plan.show("2")
 # ResNet-32 without BatchNorm trained by full-batch gradient descent on the first CIFAR-10
 # images (one step per "epoch"). The paper sees the curvature grow until the accuracy drops
 # sharply. Gradient descent on a quadratic is stable only while $\eta\lambda_1 < 2$ (dotted
-# line: $2/\eta$); the training accuracy below is that of every full-batch step. In this run
-# the largest $\eta\lambda_1$ reached was {glue:text}`fig3_max_ratio:.2f`.
+# line: $2/\eta$); the training accuracy below is that of every full-batch step.
+# {glue:md}`fig3_quote:myst`
 
 # %% tags=["remove-input"]
 plan.show("3")
@@ -127,8 +133,8 @@ plan.show("3")
 # Zaremba "small" LSTM language model on PTB. Top row: three learning rates; bottom row:
 # three batch sizes. Blue, green, red: increasing $\eta$, decreasing $S$. A dot marks where
 # each run reached its peak (hollow: still growing when the run ended). Offline, PTB has no
-# training split: the LSTM trains on the `valid` split and is evaluated on `test`. Of this
-# figure's claims, {glue:text}`fig4_tally:s`.
+# training split: the LSTM trains on the `valid` split and is evaluated on `test`.
+# {glue:md}`fig4_quote:myst`
 
 # %% tags=["remove-input"]
 plan.show("4")

@@ -79,3 +79,44 @@ def test_fig3_at_the_paper_profile_takes_the_widest_nets_top_120_by_lanczos():
                              read_only_roots=[])
     assert all(committed.load(c) is not None and analyses_stored(c, committed)
                for c in fig3.values())
+
+
+def test_a_diverged_small_batch_run_leaves_figs_8_9_undecided_not_failed(tmp_path):
+    """At the paper profile part II diverges (committed H200 result): the claims that need
+    its end point are not reached, with the reason, instead of failing on NaN losses, and
+    Fig. 9 says why it has no line. The same runs without the divergence are graded."""
+    import copy
+    from pathlib import Path
+
+    from companion import outcomes
+    from companion.chapters.outlier_counts_plots import plot_line
+    from companion.results import ResultsCache
+
+    committed = ResultsCache(Path(__file__).parents[1] / "data" / "paper" / "runs",
+                             read_only_roots=[])
+    status = {}
+    for fid in ("sagun-8", "sagun-9"):
+        paper = outcomes.committed_outcome(fid, committed, tmp_path)
+        status.update({c.claim[:4]: (c.status, c.evidence) for c in paper.claims})
+    assert status["S8.1"][0] == "fails"          # the records before the divergence decide it
+    for claim in ("S8.2", "S9.1", "S9.2"):
+        assert status[claim][0] == "not reached"
+        assert "part II diverged" in status[claim][1] and "step 491" in status[claim][1]
+    assert "α = 0 (the large-batch solution itself) included" in status["S9.1"][1]
+    runs, _ = outcomes.load_committed(registry.resolve("sagun-9", "paper"), committed)
+    fig = plot_line(runs)
+    assert "No line to draw" in " ".join(t.get_text() for t in fig.texts)
+
+    config, result = runs["II: small batch"]
+    healed = copy.deepcopy(result)
+    healed["diverged_at_step"] = None
+    healed["history"] = [r for r in healed["history"] if r["phase"] != "diverged"]
+    def graded(bump):
+        for row in healed["line"]["rows"]:   # a made-up bowl, steeper on the LB side
+            a = row["alpha"]
+            row.update(train_loss=1 + (a - 0.6) ** 2 + (a < 0) * a * a + bump * (a == 0.3),
+                       test_loss=2.0, train_acc=0.9, test_acc=0.7)
+        return {c.text[:4]: c.evaluate({"II: small batch": (config, healed)}).status
+                for c in registry.get_figure("sagun-9").claims}
+    assert graded(bump=0) == {"S9.1": "holds", "S9.2": "holds"}
+    assert graded(bump=1) == {"S9.1": "fails", "S9.2": "holds"}

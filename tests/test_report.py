@@ -52,3 +52,19 @@ def test_the_books_own_checks_are_not_labelled_as_the_papers():
     assert display_name("alain-regime") == "Alain regime check"
     assert display_name("alain-passes") == "Alain passes check"
     assert display_name("alain-2") == "Alain Fig. 2"
+
+
+def test_quote_fills_a_sentence_or_says_the_figure_has_no_result():
+    """The prose quotes this execution's numbers; a figure without complete runs (a subset
+    of figures, or the paper profile before its GPU results) says so instead of "nan"."""
+    from companion.report import quote
+
+    sentence = r"$\lambda_1$ peaked at {peak:.3g}, so $\eta\lambda_1 =$ {ratio:.2f}; {tally}."
+    numbers = {"peak": 61.234, "ratio": 0.306, "tally": "3 holds"}
+    assert quote(sentence, numbers, "1") == (r"$\lambda_1$ peaked at 61.2, so "
+                                             r"$\eta\lambda_1 =$ 0.31; 3 holds.")
+    for absent in ({"ratio": 0.3, "tally": "x"}, {**numbers, "peak": float("nan")},
+                   {**numbers, "tally": None}):
+        assert quote(sentence, absent, "1") == ("*This execution has no result for Fig. 1 to "
+                                                "quote here.*")
+    assert quote(sentence, {}, "sagun-3", missing="none") == "none"

@@ -6,8 +6,11 @@ and the book both display; nothing here prints a path of the machine that built 
 from __future__ import annotations
 
 import html
+import math
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from .claims import FAILS, HOLDS, NOT_REACHED, ClaimOutcome
 from .registry import Figure, display_name
@@ -38,6 +41,19 @@ def claims_table(claims: list, with_figure: bool = False) -> str:
 def tally(claims: list) -> str:
     counts = {s: sum(c.status == s for c in claims) for s in (HOLDS, FAILS, NOT_REACHED)}
     return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no claims"
+
+
+def quote(template: str, numbers: Mapping, figure: str, missing: str = "") -> str:
+    """A sentence of the prose that quotes this execution's numbers: ``template`` filled
+    with ``numbers`` (``str.format``: LaTeX braces are doubled), or, where one of them is
+    absent, None or not finite (``figure`` has no complete runs in this execution, e.g. at
+    the paper profile before its GPU results are committed), ``missing`` or a sentence
+    that says so."""
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    values = [numbers.get(name) for name in names]
+    if all(v is not None and (isinstance(v, str) or math.isfinite(v)) for v in values):
+        return template.format(**numbers)
+    return missing or f"*This execution has no result for {display_name(figure)} to quote here.*"
 
 
 NO_RESULT_YET = "no committed result yet (it needs a GPU)"  # a paper-profile run not computed
@@ -107,8 +123,9 @@ class FigureOutcome:
             f"<div class='figure-outcome' data-figure='{html.escape(f.id)}'>"
             f"<p><strong>{html.escape(display_name(f.id))} ({_caption_source(f)}).</strong> "
             f"{html.escape(f.caption)}</p>"
-            f"<p><strong>This run:</strong> profile <code>{self.profile}</code> on "
-            f"{html.escape(self.hardware)}, compute time {self.wall_time_s:.0f} s. "
+            f"<p><strong>This run:</strong> profile <code>{self.profile}</code>, "
+            + (f"on {html.escape(self.hardware)}, compute time {self.wall_time_s:.0f} s. "
+               if self.runs else "nothing trained (no run, or its data is missing). ") +
             f"Relative to the paper: {html.escape(f.shrunk.get(self.profile, 'the paper settings'))}."
             f"</p>{stale}{self._claims_html()}"
             f"<details><summary>Parameters of the runs</summary>{self.parameters_table()}"

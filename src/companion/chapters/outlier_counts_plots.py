@@ -4,6 +4,8 @@ provenance footer."""
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -234,6 +236,9 @@ def plot_switch(runs: dict, footer_text: str = "") -> plt.Figure:
             ys = [r[f"{split}_{metric}"] for r in first] + [r[f"{split}_{metric}"] for r in second]
             ax.plot(xs, ys, "-", lw=1.2, color=color, label=split)
         ax.axvline(offset, color="0.4", ls=":", lw=1)
+        if two.get("diverged_at_step") is not None:
+            ax.axvline(offset + two["diverged_at_step"], color="k", ls="--", lw=1,
+                       label=f"part II diverged (step {two['diverged_at_step']})")
         ax.set(xlabel="iteration (part I, then part II)", ylabel=name)
         ax.legend(fontsize=8)
     axes[0].set_title(f"batch {next(iter(runs.values()))[0].batch_size} → "
@@ -244,9 +249,18 @@ def plot_switch(runs: dict, footer_text: str = "") -> plt.Figure:
 
 def plot_line(runs: dict, footer_text: str = "") -> plt.Figure:
     """Fig. 9: loss and accuracy at θ(α) = (1 − α)θ_LB + αθ_SB."""
+    from .outlier_counts_switch import line_missing
+
     _, result = list(runs.values())[-1]
     rows = result["line"]["rows"]
     alphas = [r["alpha"] for r in rows]
+    if missing := line_missing(runs):
+        fig = plt.figure(figsize=(8, 2.2))
+        fig.text(0.5, 0.55, "No line to draw.\n" + textwrap.fill(missing[1][0].upper()
+                                                                 + missing[1][1:] + ".", 75),
+                 ha="center", va="center", fontsize=10)
+        footer(fig, footer_text)
+        return fig
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for ax, metric, name in zip(axes, ("loss", "acc"), ("loss", "accuracy")):
         for split, color in (("train", "#1f77b4"), ("test", "#d62728")):

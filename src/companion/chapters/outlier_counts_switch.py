@@ -5,6 +5,9 @@ entries and the claims S8, S9.
 
 from __future__ import annotations
 
+import math
+from typing import Optional
+
 from ..claims import NOT_REACHED, Claim, every
 from ..config import RunConfig
 from ..probes import Metrics
@@ -60,6 +63,18 @@ def _parts(runs: dict) -> tuple:
     return _part(runs, "I:"), _part(runs, "II:")
 
 
+def diverged(runs: dict) -> Optional[str]:
+    """Why part II has no small-batch solution to compare, or None: the divergence rule
+    stopped it (its batch loss rose above 10³ × its first one, floored at 10⁻³)."""
+    two = _part(runs, "II:")
+    event = next((r for r in two["history"] if r.get("phase") == "diverged"), None)
+    if event is None:
+        return None
+    return (f"part II diverged: its batch loss reached {event['batch_loss']:.3g} at step "
+            f"{event['step']} and the divergence rule stopped it there, so there is no "
+            "small-batch solution to compare")
+
+
 def records(result: dict) -> list:
     """The metric records of a part, one per step, in step order."""
     by_step = {}
@@ -88,6 +103,8 @@ def s8_jump() -> Claim:
 
 def s8_small_batch_better() -> Claim:
     def check(runs):
+        if why := diverged(runs):
+            return NOT_REACHED, why
         one, two = _parts(runs)
         a, b = records(one)[-1]["test_acc"], records(two)[-1]["test_acc"]
         n_test = next(iter(runs.values()))[0].n_test or 10_000
@@ -102,6 +119,19 @@ def s8_small_batch_better() -> Claim:
                  check)
 
 
+def line_missing(runs: dict) -> Optional[tuple]:
+    """``(not reached, why)`` when part II diverged or the line has non-finite losses."""
+    reasons = [diverged(runs)] if diverged(runs) else []
+    rows = _part(runs, "II:")["line"]["rows"]
+    bad = [r["alpha"] for r in rows
+           if not all(math.isfinite(r[f"{s}_loss"]) for s in ("train", "test"))]
+    if bad:
+        reasons.append(f"the losses on the line are not finite at {len(bad)} of {len(rows)} "
+                       "points" + (", α = 0 (the large-batch solution itself) included, so "
+                                   "part II's last weights are not finite" if 0 in bad else ""))
+    return (NOT_REACHED, "; ".join(reasons)) if reasons else None
+
+
 def s9_no_barrier() -> Claim:
     def items(runs):
         rows = [r for r in _part(runs, "II:")["line"]["rows"] if 0 <= r["alpha"] <= 1]
@@ -113,14 +143,19 @@ def s9_no_barrier() -> Claim:
             yield barrier <= 0.02 * ends and dip <= 0.005, (
                 f"{split}: barrier {barrier:.3g} ({barrier / ends:+.1%} of the larger end), "
                 f"accuracy dip {100 * dip:.2f} pp")
+
+    def check(runs):
+        return line_missing(runs) or every(items(runs), (
+            "α ∈ [0, 1]; holds if the barrier is ≤ 2% and the accuracy never drops more than "
+            "0.5 pp below the worse end"))
     return Claim("S9.1: there is no barrier between the large- and the small-batch solution "
-                 "(Fig. 9).", lambda runs: every(items(runs), (
-                     "α ∈ [0, 1]; holds if the barrier is ≤ 2% and the accuracy never drops "
-                     "more than 0.5 pp below the worse end")))
+                 "(Fig. 9).", check)
 
 
 def s9_lb_sharper() -> Claim:
     def check(runs):
+        if missing := line_missing(runs):
+            return missing
         two = _part(runs, "II:")
         at = {r["alpha"]: r["train_loss"] for r in two["line"]["rows"]}
         if not {-0.5, 0.0, 1.0, 1.5} <= set(at):

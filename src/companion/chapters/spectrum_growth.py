@@ -129,23 +129,21 @@ def _first_accuracy_drop(step_log: list) -> tuple:
 
 
 def key_numbers(outcomes: dict) -> dict:
-    """The numbers the chapter's prose quotes (myst-nb glue names → values), from the runs;
-    every name is present (nan, or "not computed") where its figure has no complete runs,
-    e.g. at the paper profile before its GPU results are committed."""
+    """The numbers the chapter's prose quotes (:func:`~companion.report.quote`), from the
+    runs; a figure with no complete runs (e.g. at the paper profile before its GPU results
+    are committed) gives none."""
     from ..report import tally
 
-    nan = float("nan")
-    out = {"fig1_peak": nan, "fig1_ratio": nan, "fig3_max_ratio": nan,
-           "fig4_tally": "not computed (no complete runs)",
-           **{f"fig2_{m}_{k}": nan for m in ("simplecnn", "resnet32") for k in ("init", "peak")}}
+    out = {}
     done = {fid: o for fid, o in outcomes.items() if o is not None and o.runs and not o.missing}
     if "1" in done:
         config, result = next(iter(done["1"].runs.values()))
         out.update(fig1_peak=peak(result).value, fig1_ratio=peak(result).value * config.lr)
     if "2" in done:
-        for label, (_, result) in done["2"].runs.items():
+        for label, (config, result) in done["2"].runs.items():
             out.update({f"fig2_{label}_init": peak(result).initial,
-                        f"fig2_{label}_peak": peak(result).value})
+                        f"fig2_{label}_peak": peak(result).value, "fig2_lr": config.lr,
+                        "fig2_limit": 2 / config.lr})
     if "3" in done:
         out["fig3_max_ratio"] = max(max(lambda_series(r)[1]) * c.lr
                                     for c, r in done["3"].runs.values())
