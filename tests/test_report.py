@@ -68,3 +68,18 @@ def test_quote_fills_a_sentence_or_says_the_figure_has_no_result():
         assert quote(sentence, absent, "1") == ("*This execution has no result for Fig. 1 to "
                                                 "quote here.*")
     assert quote(sentence, {}, "sagun-3", missing="none") == "none"
+
+
+def test_parameter_tables_name_a_probe_option_that_shares_a_run_fields_name():
+    """The walk probe's epoch list and the run's epochs (and two probes' n_eval) both show:
+    before, the probe's value silently replaced the run's in the table."""
+    from companion import registry
+    from companion.report import table_parameters
+
+    runs = dict(registry.resolve("walk-17", "paper"))
+    sgd = table_parameters(runs["MLP SGD η=0.1"])
+    assert sgd["epochs"] == 40 and sgd["walk.epochs"] == (1, 2, 10, 25)
+    assert sgd["metrics.n_eval"] == 1000 and sgd["walk.n_eval"] == 5000
+    assert "n_eval" not in sgd
+    plain = dict(registry.resolve("1", "default"))["simplecnn"]
+    assert table_parameters(plain) == plain.flat()      # nothing clashes: as before

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import math
 import string
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -56,6 +57,25 @@ def quote(template: str, numbers: Mapping, figure: str, missing: str = "") -> st
     return missing or f"*This execution has no result for {display_name(figure)} to quote here.*"
 
 
+def table_parameters(config) -> dict:
+    """``config.flat()``, except that a probe option named like a run field or like another
+    probe's option is shown as ``probe.option`` (the name overrides use), so that none hides
+    the other: a walk run's ``epochs=40`` beside ``walk.epochs=(1, 2, 10, 25)``."""
+    run = config.identity()
+    probes = run.pop("probes")
+    counts = Counter(k for p in probes for k in p if k != "probe")
+    clash = {k for k, n in counts.items() if n > 1 or k in run}
+    flat = config.flat()
+    for k in clash:
+        if k in run:
+            flat[k] = run[k]
+        else:
+            flat.pop(k, None)
+    for p in probes:
+        flat.update({f"{p['probe']}.{k}": v for k, v in p.items() if k in clash})
+    return flat
+
+
 NO_RESULT_YET = "no committed result yet (it needs a GPU)"  # a paper-profile run not computed
 
 @dataclass
@@ -78,7 +98,7 @@ class FigureOutcome:
 
     def parameters_table(self) -> str:
         """One row per run with the parameters that differ between its runs."""
-        flat = {label: config.flat() for label, (config, _) in self.runs.items()}
+        flat = {label: table_parameters(config) for label, (config, _) in self.runs.items()}
         if not flat:
             return "<p class='params-common'>No training run.</p>"
         keys = [k for k in dict.fromkeys(k for f in flat.values() for k in f)
