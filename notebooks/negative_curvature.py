@@ -200,33 +200,31 @@ plan.show("alain-regime")
 plan.show("alain-passes")
 
 # %% [markdown]
-# The same schedule runs every other figure of the chapter with `PARAMS` (below), and its
-# claims are graded on the same scaled steps. Measured at the default profile (LeNet-small,
-# 1,000 Hessian images), set against the 10,000-step runs above:
-#
-# | claim | 10,000 steps (40 passes) | 1,600 steps (6.4 passes) |
-# |---|---|---|
-# | C1 the top eigenvalues stabilize | fails | **holds** (spread 0.11 decade) |
-# | C16 the 1,000-image subset is close | fails | **holds** (LA error 0.059) |
-# | C3 λ1/\|λd\| ≥ 10 once trained | holds | **fails** (1.46 at step 80) |
-# | C4 SA(3) costs more than LA(20) | holds | **fails** (SA 65 vs LA 104 at step 320) |
-# | C5, C6 over every $t_0$, C7a, C10, C12, C13 | hold | hold |
-# | C6 at $t_0$ = 2500, C7b, C8, C9, C11, C14 | fail | fail |
-#
-# So memorization explains C1 and C16, and shrinks C14's early/late ratio (Fig. 6's claim
-# above) to ×24 without making it hold; C6, C7b, C8, C9 and C11 fail in both regimes, so their
-# failures are not the data's. C3 and C4 go the other way for a reason of steps, not passes:
-# on the short schedule the training loss stays at 2.3 for about 160 steps (TF-RMSProp
-# starts its second-moment average at 1, and that start fades per step, not per pass), so
-# the paper's "trained" step 500, 80 here, comes before training has begun (figure above).
-# Reproduce the table (each line reuses the one 1,600-step run):
+# The same trajectory also carries every other analysis of the chapter (Figs. 3–6, §3's cost
+# and App. B): each figure again, with its own settings and every step it names × 0.16, as
+# `make reproduce FIG=alain-3 PARAMS="…"` would run it (below). Each claim's status on the
+# two trajectories, computed in this execution:
+
+# %% tags=["remove-input"]
+from companion.chapters.negative_curvature_passes import regime_table, replay
+
+display(HTML(regime_table(outcomes, replay(plan, plan.output_dir / "passes"))))
+
+# %% [markdown]
+# A claim that fails on 40 passes and holds on 6.4 fails because the network memorizes its
+# 8,000 images; one that fails on both does not. A claim can also go the other way for a
+# reason of *steps*, not passes: TF-RMSProp starts its second-moment average at 1, and that
+# start fades per step, not per pass, so on the short schedule the training loss stays near
+# its initial value for the first steps (the figure above), and the paper's "trained" step
+# 500 (80 here) can come before training has begun. By hand (each line reuses the one
+# 1,600-step run):
 #
 # ```bash
 # S="max_steps=1600 lr_decay_steps=250 snapshot_steps=0,2,4,8,16,40,80,160,240,320,400,480,640,800,960,1120,1280,1440,1600"
 # make reproduce FIG=alain-passes
 # make reproduce FIG=alain-3 PARAMS="$S steps=8,320,1280"     # also alain-4, 5, 6
 # make reproduce FIG=alain-subset PARAMS="$S step=320"
-# make reproduce FIG=alain-cost PARAMS="$S steps=8,320,1600"
+# make reproduce FIG=alain-cost PARAMS="$S steps=8,320,1280"
 # ```
 
 # %% [markdown]
@@ -240,7 +238,7 @@ plan.show("alain-passes")
 #   sections above test what the regime costs: Figs. 1–2 on Fashion-MNIST's 60,000 images, a
 #   training set of the paper's size (the spec's option (c); `params="dataset=fmnist"` runs
 #   any figure on it), and on MNIST-10k for the paper's 6.4 passes instead of its steps
-#   (option (b)), which only C1 and C16 turn out to need.
+#   (option (b)), with the table of which claims it changes.
 # - **Model.** The paper's "LeNet" with $d \approx 3.3\cdot10^6$ matches TensorFlow's
 #   "Deep MNIST" network (3,274,634 parameters), the `paper` profile's. The default profile
 #   uses a LeNet-5-sized network (50,642 parameters) so that each figure runs in minutes.

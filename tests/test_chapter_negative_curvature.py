@@ -113,3 +113,61 @@ def test_passes_check_trains_mnist_10k_for_the_papers_passes_not_its_steps():
     same = ("model", "dataset", "n_train", "lr", "batch_size", "seed", "momentum")
     assert all(getattr(passes, n) == getattr(fig2, n) for n in same)
     assert [p.name for p in passes.probes] == [p.name for p in fig2.probes]
+
+
+@pytest.mark.parametrize("profile", registry.PROFILES)
+def test_the_replay_runs_each_analysis_on_the_passes_trajectory(profile):
+    """Figs. 3–6, the cost and the subset analyses, replayed with their steps scaled to the
+    6.4-pass run, train nothing new: the same run key as alain-passes, steps among its
+    snapshots."""
+    from companion.chapters.negative_curvature_passes import REPLAYED, replay_params
+
+    (_, passes), = registry.resolve("alain-passes", profile)
+    for fid in REPLAYED:
+        (_, config), = registry.resolve(fid, profile, replay_params(fid, profile))
+        assert run_key(config) == run_key(passes), fid
+        probe = config.probes[-1]
+        steps = getattr(probe, "steps", ()) or (probe.step,)
+        assert set(steps) <= set(passes.snapshot_steps), fid
+    scaled = replay_params("alain-3", profile)["steps"]
+    assert scaled == ((30, 60) if profile == "smoke" else
+                      tuple(round(t * 0.16) for t in registry.resolve("alain-3", profile)[0][1]
+                            .probes[-1].steps))
+
+
+def test_the_regime_table_sets_each_claims_two_statuses_side_by_side():
+    from types import SimpleNamespace
+
+    from companion.chapters.negative_curvature_passes import regime_rows, regime_table
+    from companion.claims import ClaimOutcome
+
+    def outcome(**status):
+        return SimpleNamespace(claims=[ClaimOutcome(f"{k}: text", s, "") for k, s in
+                                       status.items()])
+    long = {"alain-1": outcome(C1="fails", C3="holds"), "alain-3": outcome(C8="fails"),
+            "alain-cost": outcome(C4="holds"), "alain-regime": outcome(C1="holds")}
+    long["alain-passes"] = outcome(C1="holds", C3="not reached")
+    short = {"alain-3": outcome(C8="fails"), "alain-cost": outcome(C4="fails")}
+    rows = regime_rows(long, short)
+    assert [(k, a, b) for k, _, a, b in rows] == [
+        ("C1", "fails", "holds"), ("C3", "holds", "not reached"), ("C8", "fails", "fails"),
+        ("C4", "holds", "fails")]
+    table = regime_table(long, short)
+    assert "<strong>C1</strong>: the memorization's" in table
+    assert "<strong>C8</strong>: not the data's" in table
+    assert "<strong>C3</strong>: not reached in one regime" in table
+    assert regime_table({}, {}).startswith("<p>No claim")
+
+
+def test_the_replay_at_smoke_grades_every_replayed_claim(tmp_path):
+    from companion.chapters.negative_curvature_passes import REPLAYED, regime_rows, replay
+
+    plan = Plan("alain-3,alain-cost,alain-passes", "smoke", {}, {}, tmp_path, progress=False)
+    outcomes = plan.run_all()
+    replayed = replay(plan, tmp_path / "passes")
+    assert set(replayed) == {"alain-3", "alain-cost"}
+    assert (tmp_path / "passes" / "fig-alain-3" / "fig-alain-3.png").exists()
+    # alain-1/2 are not in the plan: their claims (graded by alain-passes) have no row
+    assert [k for k, *_ in regime_rows(outcomes, replayed)] == ["C7a", "C7b", "C8", "C4"]
+    assert replay(Plan("alain-3", "smoke", {}, {}, tmp_path, progress=False), tmp_path) == {}
+    assert set(REPLAYED) < set(registry.chapter_figures("negative_curvature"))
