@@ -171,3 +171,15 @@ def test_the_replay_at_smoke_grades_every_replayed_claim(tmp_path):
     assert [k for k, *_ in regime_rows(outcomes, replayed)] == ["C7a", "C7b", "C8", "C4"]
     assert replay(Plan("alain-3", "smoke", {}, {}, tmp_path, progress=False), tmp_path) == {}
     assert set(REPLAYED) < set(registry.chapter_figures("negative_curvature"))
+
+
+def test_compute_includes_the_replays_so_a_gpu_can_make_and_commit_them():
+    from companion.compute import unique_runs
+
+    names = [fid for fid, _, _ in unique_runs(Plan(",".join(IDS + ("alain-passes",)), "paper",
+                                                    {}, {}))]
+    assert names[-3:] == ["alain-3 on the passes trajectory",   # Figs. 3-6: one analysis
+                          "alain-cost on the passes trajectory",
+                          "alain-subset on the passes trajectory"]
+    assert not any("passes trajectory" in n
+                   for n, _, _ in unique_runs(Plan(",".join(IDS), "paper", {}, {})))

@@ -154,8 +154,9 @@ def test_compute_analyses_every_figure_of_a_shared_run(tmp_path, monkeypatch, ca
     assert capsys.readouterr().out.count("committed, made by the current code") == 3
     # a chapter's name stands for all its figures: 3–6 share one analysis, alain-regime
     # and alain-passes train their own runs, so 8 entries, of which the 3 above are served
-    # as committed
+    # as committed; then the passes check's 3 replays (Figs. 3–6, cost, subset)
     assert reproduce.main(["compute", "negative_curvature,alain-1", "--profile", "smoke",
                            "--commit"]) == 0
     out = capsys.readouterr().out
-    assert "all 8 runs finished" in out and out.count("committed, made by") == 3
+    assert "all 11 runs finished" in out and out.count("committed, made by") == 3
+    assert out.count("on the passes trajectory") == 3

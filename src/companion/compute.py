@@ -29,13 +29,16 @@ from .snapshot_curvature import analysis_key, attach_analyses
 def unique_runs(plan) -> list:
     """(figure, label, config) for every run of the plan's figures, each run once with each
     set of post-hoc analyses: figures that share one training run but analyse its snapshots
-    differently (post-hoc probes are not part of the run key) each keep their entry."""
+    differently (post-hoc probes are not part of the run key) each keep their entry; then
+    the chapters' replays of these figures (:func:`registry.replay_runs`)."""
+    from .registry import replay_runs
+
     seen, out = set(), []
-    for fid in plan.figure_ids:
-        for label, config in plan.runs[fid]:
-            if _job_key(config) not in seen:
-                seen.add(_job_key(config))
-                out.append((fid, label, config))
+    runs = [(fid, *run) for fid in plan.figure_ids for run in plan.runs[fid]]
+    for fid, label, config in runs + replay_runs(plan.figure_ids, plan.profile, plan.overrides):
+        if _job_key(config) not in seen:
+            seen.add(_job_key(config))
+            out.append((fid, label, config))
     return out
 
 

@@ -69,6 +69,23 @@ SECTIONS = {"cost": "§3 (cost)", "subset": "App. B (subset)", "ggn": "Eq. 5 (GG
             "passes": "passes check"}  # the last three: this book's
 
 
+# functions (figure ids, profile, overrides) → [(name, label, RunConfig)]: runs that a chapter's
+# notebook computes beyond its figures' own (e.g. a figure's analysis replayed on another
+# trajectory); ``compute`` includes them, so that they can be made on a GPU and committed
+REPLAYS: list = []
+
+
+def register_replays(replays: Callable) -> Callable:
+    REPLAYS.append(replays)
+    return replays
+
+
+def replay_runs(figure_ids, profile: str, overrides: Optional[Mapping] = None) -> list:
+    """(name, label, config) of every registered replay for these figures."""
+    _load_chapters()
+    return [run for replays in REPLAYS for run in replays(figure_ids, profile, overrides or {})]
+
+
 def register(figure: Figure) -> Figure:
     if figure.id in FIGURES:
         raise ValueError(f"figure id {figure.id!r} registered twice")

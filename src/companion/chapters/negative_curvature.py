@@ -248,3 +248,5 @@ regime_check(
     {"default": f"{SHRUNK_DEFAULT}; {DATA_NOTE}: here 1,600 steps instead (the spec's option "
                 "(b)), every step of the paper × 0.16",
      "paper": "the paper's settings, 1,600 steps on MNIST-10k (6.4 passes)"})
+
+from . import negative_curvature_passes  # noqa: E402,F401  (the passes check's replays)

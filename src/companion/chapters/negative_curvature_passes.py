@@ -17,7 +17,7 @@ import html
 from pathlib import Path
 
 from ..claims import FAILS, HOLDS
-from ..registry import resolve
+from ..registry import register_replays, resolve
 from ..report import badge
 
 PASSES_ID = "alain-passes"
@@ -43,6 +43,17 @@ def replay_params(fid: str, profile: str) -> dict:
     if hasattr(probe, "step"):
         out["step"] = int(round(probe.step * ratio))
     return out
+
+
+@register_replays
+def replay_runs(figure_ids, profile: str, overrides) -> list:
+    """(name, label, config) of the replays (for ``compute``: on a GPU, then committed)."""
+    if PASSES_ID not in figure_ids:
+        return []
+    return [(f"{fid} on the passes trajectory", label, config) for fid in REPLAYED
+            if fid in figure_ids
+            for label, config in resolve(fid, profile, {**overrides,
+                                                        **replay_params(fid, profile)})]
 
 
 def replay(plan, output_dir: Path) -> dict:
