@@ -21,6 +21,7 @@ import torch
 
 from . import training
 from .progress import Reporter
+from .registry import replay_runs
 from .results import ResultsCache, run_key
 from .outcomes import analyses_stored
 from .snapshot_curvature import analysis_key, attach_analyses
@@ -31,8 +32,6 @@ def unique_runs(plan) -> list:
     set of post-hoc analyses: figures that share one training run but analyse its snapshots
     differently (post-hoc probes are not part of the run key) each keep their entry; then
     the chapters' replays of these figures (:func:`registry.replay_runs`)."""
-    from .registry import replay_runs
-
     seen, out = set(), []
     runs = [(fid, *run) for fid in plan.figure_ids for run in plan.runs[fid]]
     for fid, label, config in runs + replay_runs(plan.figure_ids, plan.profile, plan.overrides):

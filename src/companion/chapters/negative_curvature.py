@@ -229,8 +229,9 @@ regime_check(
 PASSES = 8000 / 50000
 
 
-def _passes(steps) -> tuple:
-    return tuple(sorted({int(round(t * PASSES)) for t in steps}))
+def scaled(steps, ratio: float = PASSES) -> tuple:
+    """The steps × ``ratio``, rounded, each once, in order."""
+    return tuple(sorted({int(round(t * ratio)) for t in steps}))
 
 
 regime_check(
@@ -239,12 +240,12 @@ regime_check(
     "of its number of steps: which of the claims that fail on 40 passes are the "
     "memorization's?", "MNIST, 6.4 passes",
     MNIST.with_overrides(
-        max_steps=int(round(MNIST.max_steps * PASSES)), snapshot_steps=_passes(SNAPSHOTS_PAPER),
+        max_steps=int(round(MNIST.max_steps * PASSES)), snapshot_steps=scaled(SNAPSHOTS_PAPER),
         optimizer_options=(("lr_decay", 0.75), ("lr_decay_steps", PAPER_EPOCH * PASSES)),
         probes=REGIME_PROBES[:1] + (replace(REGIME_PROBES[1],
-                                            t0s=_passes((2000, 2500, 4000, 8000))),)),
-    {**DEFAULT, "snapshot_steps": _passes(SNAPSHOTS_DEFAULT)},
-    {"t0s": _passes(range(1000, 10000, 500))},
+                                            t0s=scaled((2000, 2500, 4000, 8000))),)),
+    {**DEFAULT, "snapshot_steps": scaled(SNAPSHOTS_DEFAULT)},
+    {"t0s": scaled(range(1000, 10000, 500))},
     {"default": f"{SHRUNK_DEFAULT}; {DATA_NOTE}: here 1,600 steps instead (the spec's option "
                 "(b)), every step of the paper × 0.16",
      "paper": "the paper's settings, 1,600 steps on MNIST-10k (6.4 passes)"})

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..claims import FAILS, HOLDS
 from ..registry import register_replays, resolve
 from ..report import badge
+from .negative_curvature import scaled
 
 PASSES_ID = "alain-passes"
 REPLAYED = ("alain-3", "alain-4", "alain-5", "alain-6", "alain-cost", "alain-subset")
@@ -39,21 +40,27 @@ def replay_params(fid: str, profile: str) -> dict:
            "lr_decay_steps": dict(passes.optimizer_options)["lr_decay_steps"]}
     probe = base.probes[-1]
     if getattr(probe, "steps", ()):
-        out["steps"] = tuple(sorted({int(round(t * ratio)) for t in probe.steps}))
+        out["steps"] = scaled(probe.steps, ratio)
     if hasattr(probe, "step"):
-        out["step"] = int(round(probe.step * ratio))
+        out["step"], = scaled((probe.step,), ratio)
     return out
+
+
+def _replayed(figure_ids, profile: str, overrides) -> dict:
+    """figure id → the overrides of its replay, for the replayed figures among ``figure_ids``
+    (none unless ``alain-passes`` is among them)."""
+    if PASSES_ID not in figure_ids:
+        return {}
+    return {fid: {**overrides, **replay_params(fid, profile)} for fid in REPLAYED
+            if fid in figure_ids}
 
 
 @register_replays
 def replay_runs(figure_ids, profile: str, overrides) -> list:
     """(name, label, config) of the replays (for ``compute``: on a GPU, then committed)."""
-    if PASSES_ID not in figure_ids:
-        return []
-    return [(f"{fid} on the passes trajectory", label, config) for fid in REPLAYED
-            if fid in figure_ids
-            for label, config in resolve(fid, profile, {**overrides,
-                                                        **replay_params(fid, profile)})]
+    return [(f"{fid} on the passes trajectory", label, config)
+            for fid, params in _replayed(figure_ids, profile, overrides).items()
+            for label, config in resolve(fid, profile, params)]
 
 
 def replay(plan, output_dir: Path) -> dict:
@@ -62,11 +69,8 @@ def replay(plan, output_dir: Path) -> dict:
     under ``output_dir``."""
     from ..reproduce import Plan
 
-    if PASSES_ID not in plan.figure_ids:
-        return {}
-    return {fid: Plan(fid, plan.profile, {**plan.overrides, **replay_params(fid, plan.profile)},
-                      {}, output_dir, progress=plan.progress).run(fid)
-            for fid in REPLAYED if fid in plan.figure_ids}
+    return {fid: Plan(fid, plan.profile, params, {}, output_dir, progress=plan.progress).run(fid)
+            for fid, params in _replayed(plan.figure_ids, plan.profile, plan.overrides).items()}
 
 
 def _key(claim) -> str:
