@@ -181,3 +181,24 @@ def test_the_noise_figures_draw_every_runs_held_out_accuracy_on_steps():
     fig = noise_plot(runs)
     lines = fig.axes[1].get_lines()
     assert [max(line.get_xdata()) for line in lines] == [12, 12]
+
+
+def test_lambda_claims_name_the_epochs_they_compare():
+    """H1 compares the first tracked epoch's λ_max with the minimum and the last; on a run
+    tracked every 2 epochs its evidence names epochs 2, the minimum's and 8 (not "epoch 1"),
+    and a λ_max that does not fall fails. H2 pairs λ_max with the accuracy epoch by epoch."""
+    from companion.chapters.barriers_dynamics_claims import h1_flatter, h2_inverse
+
+    def runs(lams):
+        history = [{"epoch": 0, "phase": "init", "step": 0, "eigenvalues": [1.0],
+                    "val_acc": 0.1}]
+        history += [{"epoch": e, "phase": "epoch", "step": 10 * e, "eigenvalues": [lam],
+                     "val_acc": 0.1 + 0.1 * e} for e, lam in zip((2, 4, 6, 8), lams)]
+        return {"ResNet-56 SGD η=0.3 λ_max": (None, {"history": history})}
+
+    held, evidence = h1_flatter().check(runs([40.0, 12.0, 9.0, 15.0]))
+    assert held is True
+    assert "epoch 2 40" in evidence and "min 9 (epoch 6)" in evidence and "(epoch 8)" in evidence
+    assert h1_flatter().check(runs([10.0, 12.0, 9.0, 15.0]))[0] is False
+    rho_held, rho_evidence = h2_inverse().check(runs([40.0, 12.0, 9.0, 5.0]))
+    assert rho_held is True and "over 4 epochs" in rho_evidence

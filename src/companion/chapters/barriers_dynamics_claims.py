@@ -89,9 +89,10 @@ def h1_flatter() -> Claim:
         (label, _, r), = [x for x in find(runs, "SGD") if _lambda(x[2])][:1] or [(None,) * 3]
         if label is None or len(_lambda(r)) < 3:
             return NOT_REACHED, "needs λ_max at three or more epochs"
-        lam = np.array([v for _, v in _lambda(r)])
-        return lam.min() <= 0.5 * lam[0] and lam[-1] < lam[0], (
-            f"{label}: λ_max epoch 1 {lam[0]:.3g}, min {lam.min():.3g}, last {lam[-1]:.3g}; "
+        epochs, lam = map(np.array, zip(*_lambda(r)))
+        return bool(lam.min() <= 0.5 * lam[0] and lam[-1] < lam[0]), (
+            f"{label}: λ_max epoch {epochs[0]:g} {lam[0]:.3g}, min {lam.min():.3g} (epoch "
+            f"{epochs[lam.argmin()]:g}), last {lam[-1]:.3g} (epoch {epochs[-1]:g}); "
             f"late rise last/min = {lam[-1] / lam.min():.2f} (report only; the paper: "
             "'slightly') (holds if min ≤ half the first and last < first)")
     return Claim("H1: λ_max falls along training (Figs. 3, 7).", check)
