@@ -86,10 +86,11 @@ def _lambda(result) -> list:
 
 def h1_flatter() -> Claim:
     def check(runs):
-        (label, _, r), = [x for x in find(runs, "SGD") if _lambda(x[2])][:1] or [(None,) * 3]
-        if label is None or len(_lambda(r)) < 3:
+        label, series = next(((k, s) for k, _, r in find(runs, "SGD") if (s := _lambda(r))),
+                             (None, []))
+        if len(series) < 3:
             return NOT_REACHED, "needs λ_max at three or more epochs"
-        epochs, lam = map(np.array, zip(*_lambda(r)))
+        epochs, lam = map(np.array, zip(*series))
         return bool(lam.min() <= 0.5 * lam[0] and lam[-1] < lam[0]), (
             f"{label}: λ_max epoch {epochs[0]:g} {lam[0]:.3g}, min {lam.min():.3g} (epoch "
             f"{epochs[lam.argmin()]:g}), last {lam[-1]:.3g} (epoch {epochs[-1]:g}); "

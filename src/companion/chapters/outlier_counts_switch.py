@@ -121,7 +121,7 @@ def s8_small_batch_better() -> Claim:
 
 def line_missing(runs: dict) -> Optional[tuple]:
     """``(not reached, why)`` when part II diverged or the line has non-finite losses."""
-    reasons = [diverged(runs)] if diverged(runs) else []
+    reasons = [why] if (why := diverged(runs)) else []
     rows = _part(runs, "II:")["line"]["rows"]
     bad = [r["alpha"] for r in rows
            if not all(math.isfinite(r[f"{s}_loss"]) for s in ("train", "test"))]
