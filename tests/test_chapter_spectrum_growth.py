@@ -69,3 +69,18 @@ def test_appendix_claims_batchnorm_stability_and_schedule():
                 ((1, [10, 10], 0.7), (2, [30, 30], 0.6), (3, [60, 80], 0.5))}
     assert growth.evaluate(opposite).status == FAILS
     assert accuracy.evaluate(opposite).status == FAILS
+
+
+def test_fig12_default_drops_the_learning_rate_after_the_early_phase():
+    """Each default run of Fig. 12 drops η after ResNet-32 has left its initial curvature
+    and keeps training after the drop; the earlier default (L = 5 at 8 steps an epoch)
+    dropped it at step 40, before the network had started to learn."""
+    from companion import registry
+    from companion.chapters.spectrum_growth_appendix import RESNET_EARLY_STEPS
+
+    runs = registry.resolve("12", "default")
+    assert len(runs) >= 3  # the claims rank at least three drops
+    for label, config in runs:
+        steps_per_epoch = config.n_train // config.batch_size
+        assert config.lr_drop_epoch * steps_per_epoch >= RESNET_EARLY_STEPS, label
+        assert config.lr_drop_epoch < config.epochs, label
