@@ -1,5 +1,6 @@
 # The Hessian-along-SGD companion. Everything runs inside .venv, created on first use.
 #   make reproduce FIG=4 [PROFILE=default] [PARAMS="lr=0.05 epochs=12"]
+#   make claims FIG=barriers [PROFILE=default]   # every claim's outcome now (ids, chapters, all)
 #   make test          # whole suite, every chapter notebook at the smoke profile
 #   make book          # execute the chapters with Papermill, render the Jupyter Book
 #   make bench         # performance figures
@@ -18,7 +19,7 @@ export PYTHONUNBUFFERED := 1
 # Two torch threads that busy-wait slow each other ~9x on a shared 2-core machine (make bench).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help setup reproduce test test-fast book bench list clean-results
+.PHONY: help setup reproduce claims test test-fast book bench list clean-results
 
 help:
 	@sed -n '2,6p' Makefile
@@ -39,6 +40,10 @@ reproduce: setup
 	@if [ -z "$(FIG)" ]; then echo "usage: make reproduce FIG=<id> [PROFILE=smoke|default|paper] [PARAMS=\"name=value ...\"]"; \
 	  $(PY) -m companion.reproduce list; exit 2; fi
 	$(PY) -m companion.reproduce fig "$(FIG)" --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)")
+
+claims: setup
+	@if [ -z "$(FIG)" ]; then echo "usage: make claims FIG=<ids|chapter|all> [PROFILE=smoke|default|paper] [PARAMS=\"name=value ...\"]"; exit 2; fi
+	$(PY) -m companion.reproduce claims "$(FIG)" --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)")
 
 test: setup
 	$(PY) -m pytest -q

@@ -160,3 +160,25 @@ def test_compute_analyses_every_figure_of_a_shared_run(tmp_path, monkeypatch, ca
     out = capsys.readouterr().out
     assert "all 11 runs finished" in out and out.count("committed, made by") == 3
     assert out.count("on the passes trajectory") == 3
+
+
+def test_claims_prints_every_claims_outcome_and_the_totals(tmp_path, monkeypatch, capsys):
+    """`claims` computes the runs of the ids given and prints each claim's outcome (the same as
+    the figure's claims.json) and the totals."""
+    from companion import reproduce, results
+
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(results, "REPO_ROOT", tmp_path / "repo")
+    assert reproduce.main(["claims", "nowhere", "--profile", "smoke"]) == 2
+    assert reproduce.main(["claims", "walk-28,sagun-10", "--profile", "smoke",
+                           "--evidence"]) == 0
+    out = capsys.readouterr().out
+    written = [c for fid in ("walk-28", "sagun-10") for c in json.loads(
+        (tmp_path / "data" / "results" / "smoke" / f"fig-{fid}" / "claims.json").read_text())]
+    assert len(written) >= 2
+    for claim in written:
+        assert f"{claim['status']:<12} {claim['claim']}" in out
+        assert claim["evidence"] in out
+    counts = {s: sum(c["status"] == s for c in written) for s in ("holds", "fails", "not reached")}
+    assert (f"profile smoke: {counts['holds']} holds, {counts['fails']} fails, "
+            f"{counts['not reached']} not reached of {len(written)} claims") in out

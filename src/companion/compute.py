@@ -143,3 +143,29 @@ def _train_one(index, total, fid, label, config, root, committed, end, commit) -
                   f"{last['epoch']:g}, {lam}train acc {last.get('train_acc', float('nan')):.3f}"
                   f" → {cache.run_dir(config)}{note}")
 
+
+
+def print_claims(plan, evidence: bool = False) -> dict:
+    """Every selected figure's claims as this machine computes them now: each figure's runs
+    are loaded from the cache or trained, then one line per claim and the figure's wall
+    time, then the totals. A note that quotes a tally quotes this (results are keyed by the
+    package's code, not by the torch build, so a tally measured elsewhere can differ).
+    Returns the counts by status."""
+    from .claims import FAILS, HOLDS, NOT_REACHED
+
+    counts = {HOLDS: 0, FAILS: 0, NOT_REACHED: 0}
+    start = time.perf_counter()
+    for fid in plan.figure_ids:
+        began = time.perf_counter()
+        outcome = plan.run(fid)
+        for claim in (outcome.claims if outcome is not None else []):
+            counts[claim.status] += 1
+            print(f"  {fid:>13}  {claim.status:<12} {claim.claim}")
+            if evidence:
+                print(f"  {'':>13}  {'':<12} {claim.evidence}")
+        print(f"  {fid:>13}  ({time.perf_counter() - began:.0f} s)", flush=True)
+    total = sum(counts.values())
+    share = f" ({counts[HOLDS] / total:.0%} hold)" if total else ""
+    print(f"profile {plan.profile}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+          + f" of {total} claims{share}; {time.perf_counter() - start:.0f} s")
+    return counts

@@ -8,6 +8,7 @@ Used two ways:
 
       python -m companion.reproduce fig 4 --profile default --param lr=0.05
       python -m companion.reproduce chapter spectrum_growth --profile smoke --out book/x.ipynb
+      python -m companion.reproduce claims barriers --profile default
       python -m companion.reproduce list
 
   which executes the figure's chapter notebook with Papermill (after converting its
@@ -207,7 +208,11 @@ def main(argv: Optional[list] = None) -> int:
     comp.add_argument("--commit", action="store_true",
                       help="copy each finished run (result and analyses, no weights) into "
                            "data/paper/runs, to be committed")
-    for p in (fig, chap, comp):
+    claims = sub.add_parser("claims", help="compute (or load) figures' runs and print every "
+                                           "claim's outcome and the totals, no notebook")
+    claims.add_argument("figure", help="ids or chapters, as for compute, or 'all'")
+    claims.add_argument("--evidence", action="store_true", help="print each claim's evidence")
+    for p in (fig, chap, comp, claims):
         p.add_argument("--profile", default="default")
         p.add_argument("--param", action="append", default=[],
                        help="name=value, e.g. lr=0.05, model=resnet32, lr_grid=0.01,0.1")
@@ -229,6 +234,12 @@ def _dispatch(args) -> int:
     params, grids = _split_params(_parse_params(args.param))
     if args.command == "compute":
         return _compute(args, params, grids)
+    if args.command == "claims":
+        from .compute import print_claims
+
+        print_claims(Plan(",".join(_figure_ids(args.figure)), args.profile, params, grids),
+                     args.evidence)
+        return 0
     if args.command == "fig":
         figure = registry.get_figure(args.figure)
         plan = Plan(figure.id, args.profile, params, grids, args.output_dir)  # validates first
@@ -260,12 +271,18 @@ def _compute(args, params: dict, grids: dict) -> int:
         raise ParameterError(f"--workers must be at least 1, not {args.workers}")
     if args.budget_s is not None and args.budget_s <= 0:
         raise ParameterError(f"--budget-s must be positive, not {args.budget_s}")
-    items = [item.strip() for item in str(args.figure).split(",") if item.strip()]
-    ids = [fid for item in items for fid in (registry.chapter_figures(item)
-                                             if item in registry.chapters() else [item])]
-    plan = Plan(",".join(ids), args.profile, params, grids)  # validates every run first
+    plan = Plan(",".join(_figure_ids(args.figure)), args.profile, params, grids)  # validates
     unfinished = compute_runs(plan, args.budget_s, args.workers, args.commit)
     return 0 if not unfinished else 3
+
+
+def _figure_ids(text: str) -> list:
+    """'4', '1,2,3,4', 'negative_curvature,alain-1' or 'all' → figure ids (validated later)."""
+    items = [item.strip() for item in str(text).split(",") if item.strip()]
+    if items == ["all"]:
+        return list(registry.figures())
+    return [fid for item in items for fid in (registry.chapter_figures(item)
+                                              if item in registry.chapters() else [item])]
 
 
 def _claims_summary(path: Path) -> str:
