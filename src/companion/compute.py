@@ -144,7 +144,6 @@ def _train_one(index, total, fid, label, config, root, committed, end, commit) -
                   f" → {cache.run_dir(config)}{note}")
 
 
-
 def print_claims(plan, evidence: bool = False) -> dict:
     """Every selected figure's claims as this machine computes them now: each figure's runs
     are loaded from the cache or trained, then one line per claim and the figure's wall
