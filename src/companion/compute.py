@@ -6,6 +6,7 @@ when ``workers`` > 1: on one GPU, small networks leave most of it idle, so sever
 by side make progress together. Each run stops, resumably, after the first epoch that ends
 past the budget (its checkpoint is in the cache), and the next call continues it; with
 ``--commit`` each finished run's result is copied into ``data/paper/runs`` to be committed.
+``python -m companion.reproduce claims …`` (:func:`print_claims`) prints what those runs say.
 """
 
 from __future__ import annotations

@@ -214,8 +214,8 @@ register(Figure(
     grids={"smoke": {"*": {"lr_drop_epoch": (1, 2, 3)}},
            "default": {"*": {"lr_drop_epoch": (20, 30, 40, 60)}}},
     shrunk={"default": "ResNet-32 at quarter width on the first 1,024 images for 80 epochs "
-                       "(8 steps each) with L ∈ {20, 30, 40, 60}, every drop after the ~140 "
-                       "steps this ResNet needs at η = 0.1 to leave its small initial "
+                       "(8 steps each) with L ∈ {20, 30, 40, 60}, every drop after the "
+                       f"~{RESNET_EARLY_STEPS} steps this ResNet needs at η = 0.1 to leave its small initial "
                        "curvature (Fig. 4's measurement) (paper: 200 epochs of 45,000 images, "
                        "L ∈ {20, 40, 80, 160}), top 3 on 64 images every 4 epochs (√Σλi² over "
                        "the top 3 stands in for the Frobenius norm)", "smoke": SMOKE_SHRUNK},
