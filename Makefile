@@ -11,6 +11,8 @@ PY := $(VENV)/bin/python
 PROFILE ?= default
 FIG ?=
 PARAMS ?=
+# ALLOW_CPU=1: let PROFILE=paper train on a machine without a GPU (refused otherwise)
+ALLOW_CPU ?=
 # The offline data mirror, when there is one beside the checkout; users with internet
 # need nothing (the loaders download), others point COMPANION_MIRROR at their copy.
 COMPANION_MIRROR ?= $(firstword $(wildcard $(CURDIR)/../shared/data))
@@ -39,11 +41,11 @@ list: setup
 reproduce: setup
 	@if [ -z "$(FIG)" ]; then echo "usage: make reproduce FIG=<id> [PROFILE=smoke|default|paper] [PARAMS=\"name=value ...\"]"; \
 	  $(PY) -m companion.reproduce list; exit 2; fi
-	$(PY) -m companion.reproduce fig "$(FIG)" --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)")
+	$(PY) -m companion.reproduce fig "$(FIG)" --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)") $(if $(ALLOW_CPU),--allow-cpu)
 
 claims: setup
 	@if [ -z "$(FIG)" ]; then echo "usage: make claims FIG=<ids|chapter|all> [PROFILE=smoke|default|paper] [PARAMS=\"name=value ...\"]"; exit 2; fi
-	$(PY) -m companion.reproduce claims "$(FIG)" --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)")
+	$(PY) -m companion.reproduce claims "$(FIG)" --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)") $(if $(ALLOW_CPU),--allow-cpu)
 
 test: setup
 	$(PY) -m pytest -q

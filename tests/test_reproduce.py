@@ -182,3 +182,40 @@ def test_claims_prints_every_claims_outcome_and_the_totals(tmp_path, monkeypatch
     counts = {s: sum(c["status"] == s for c in written) for s in ("holds", "fails", "not reached")}
     assert (f"profile smoke: {counts['holds']} holds, {counts['fails']} fails, "
             f"{counts['not reached']} not reached of {len(written)} claims") in out
+
+
+def test_the_paper_profile_is_not_trained_on_a_cpu_unasked(tmp_path, monkeypatch, capsys):
+    """Without CUDA, PROFILE=paper refuses before anything trains and says what to do;
+    committed results are served; `claims` reads the committed results; --allow-cpu (or
+    COMPANION_ALLOW_CPU=1) lets it train."""
+    import torch
+
+    from companion import compute, training
+    from companion.reproduce import Plan
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("must not train"))
+    monkeypatch.setattr(reproduce, "execute_notebook", lambda *a, **k: pytest.fail("no notebook"))
+    monkeypatch.delenv(compute.ALLOW_CPU, raising=False)
+    for argv in (["fig", "1"], ["chapter", "spectrum_growth", "--out", str(tmp_path / "x")],
+                 ["compute", "1,2"]):
+        assert reproduce.main([*argv, "--profile", "paper"]) == 2
+        error = capsys.readouterr().err
+        assert "would train" in error and "Fig. 1 simplecnn" in error and "--allow-cpu" in error
+    with pytest.raises(ParameterError, match="no CUDA device"):   # a notebook's Plan too
+        Plan("1", "paper", output_dir=tmp_path, progress=False).run("1")
+    # committed and made by today's code: served, nothing to refuse
+    assert compute.paper_on_cpu(Plan("sagun-4", "paper"), current=True) == []
+    assert reproduce.main(["compute", "sagun-4", "--profile", "paper"]) == 0
+    assert "committed, made by the current code" in capsys.readouterr().out
+    assert reproduce.main(["claims", "1,sagun-4", "--profile", "paper"]) == 0
+    out, err = capsys.readouterr()
+    assert "from the committed results only; 1 run(s)" in err
+    assert "missing      1 run(s) without a result: simplecnn" in out and "sagun-4  holds" in out
+    assert compute.paper_on_cpu(Plan("1", "default")) == []          # other profiles: no gate
+    monkeypatch.setenv(compute.ALLOW_CPU, "1")
+    assert compute.paper_on_cpu(Plan("1", "paper")) == []
+    monkeypatch.delenv(compute.ALLOW_CPU)
+    monkeypatch.setattr(reproduce, "_compute", lambda *a: 0)
+    assert reproduce.main(["compute", "1", "--profile", "paper", "--allow-cpu"]) == 0
+    assert compute.paper_on_cpu(Plan("1", "paper")) == []            # the flag set it

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -21,6 +22,7 @@ from typing import Optional
 import torch
 
 from . import training
+from .config import ParameterError
 from .progress import Reporter
 from .registry import replay_runs
 from .results import ResultsCache, run_key
@@ -45,6 +47,40 @@ def unique_runs(plan) -> list:
 def _job_key(config) -> tuple:
     return (run_key(config), *sorted(analysis_key(config, p) for p in config.probes
                                      if getattr(p, "post_hoc", False)))
+
+
+# The paper profile uses the paper's settings, sized for a GPU: on a machine without CUDA it
+# trains only where this is "1" (``--allow-cpu``, ``make … ALLOW_CPU=1``).
+ALLOW_CPU = "COMPANION_ALLOW_CPU"
+
+
+def paper_on_cpu(plan, runs: Optional[list] = None, current: bool = False) -> list:
+    """(figure, label) of the paper-profile runs this machine would train or analyse on its
+    CPU: those of ``runs`` ((figure, label, config); default: :func:`unique_runs`) without
+    a stored result or analysis (with ``current``: none made by today's code, as
+    :func:`compute_runs` requires). Empty at other profiles, with committed results only,
+    on a CUDA machine, and where ``COMPANION_ALLOW_CPU=1``."""
+    if (plan.profile != "paper" or plan.committed_only or torch.cuda.is_available()
+            or os.environ.get(ALLOW_CPU) == "1"):
+        return []
+    return [(fid, label) for fid, label, config in (unique_runs(plan) if runs is None else runs)
+            if plan.cache.load(config, accept_stale=not current) is None
+            or not analyses_stored(config, plan.cache, current=current)]
+
+
+def check_paper_on_cpu(plan, runs: Optional[list] = None, current: bool = False) -> None:
+    """Refuse, before anything trains, to train the paper profile on a CPU unasked."""
+    pending = paper_on_cpu(plan, runs, current)
+    if pending:
+        named = "; ".join(f"Fig. {fid} {label}" for fid, label in pending[:5])
+        more = f"; and {len(pending) - 5} more" if len(pending) > 5 else ""
+        raise ParameterError(
+            f"the paper profile would train {len(pending)} run(s) on this machine's CPU (no "
+            f"CUDA device): {named}{more}. They use the papers' settings, sized for a GPU; "
+            f"most take hours on a CPU. Instead: PROFILE=default (minutes on a CPU), or "
+            f"`make claims FIG=… PROFILE=paper` and `make book PROFILE=paper`, which show "
+            f"the committed paper-profile results without training. To train them here "
+            f"anyway: --allow-cpu (make: ALLOW_CPU=1).")
 
 
 def compute_runs(plan, budget_s: Optional[float] = None, workers: int = 1,
@@ -150,14 +186,25 @@ def print_claims(plan, evidence: bool = False) -> dict:
     are loaded from the cache or trained, then one line per claim and the figure's wall
     time, then the totals. A note that quotes a tally quotes this (results are keyed by the
     package's code, not by the torch build, so a tally measured elsewhere can differ).
-    Returns the counts by status."""
+    Returns the counts by status. The paper profile on a machine without CUDA reads the
+    committed results only, unless allowed (:func:`paper_on_cpu`)."""
     from .claims import FAILS, HOLDS, NOT_REACHED
 
+    pending = paper_on_cpu(plan)
+    if pending:  # show what is committed rather than train for hours
+        plan.committed_only = True
+        print(f"No CUDA device: the paper profile's claims from the committed results only; "
+              f"{len(pending)} run(s) without one are reported missing (--allow-cpu trains "
+              f"them here).", file=sys.stderr)
     counts = {HOLDS: 0, FAILS: 0, NOT_REACHED: 0}
     start = time.perf_counter()
     for fid in plan.figure_ids:
         began = time.perf_counter()
         outcome = plan.run(fid)
+        if outcome is not None and outcome.missing:
+            print(f"  {fid:>13}  {'missing':<12} {len(outcome.missing)} run(s) without a "
+                  f"result: {', '.join(list(outcome.missing)[:3])}"
+                  + (", …" if len(outcome.missing) > 3 else ""))
         for claim in (outcome.claims if outcome is not None else []):
             counts[claim.status] += 1
             print(f"  {fid:>13}  {claim.status:<12} {claim.claim}")

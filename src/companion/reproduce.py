@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from . import registry, training
+from .compute import ALLOW_CPU, check_paper_on_cpu
 from .config import ParameterError
 from .data import DataNotFoundError
 from .progress import Reporter
@@ -120,7 +121,9 @@ class Plan:
         return outcome
 
     def _load_or_train(self, fig_id: str) -> tuple:
-        """(runs, missing): each run of the figure from the cache, else trained."""
+        """(runs, missing): each run of the figure from the cache, else trained (the paper
+        profile on a machine without CUDA only where allowed: checked before any trains)."""
+        check_paper_on_cpu(self, [(fig_id, *run) for run in self.runs[fig_id]])
         reporter = Reporter(enabled=self.progress)
         runs, missing = {}, {}
         for index, (label, config) in enumerate(self.runs[fig_id], 1):
@@ -214,6 +217,8 @@ def main(argv: Optional[list] = None) -> int:
     claims.add_argument("--evidence", action="store_true", help="print each claim's evidence")
     for p in (fig, chap, comp, claims):
         p.add_argument("--profile", default="default")
+        p.add_argument("--allow-cpu", action="store_true",
+                       help="train the paper profile without a GPU (refused otherwise)")
         p.add_argument("--param", action="append", default=[],
                        help="name=value, e.g. lr=0.05, model=resnet32, lr_grid=0.01,0.1")
     sub.add_parser("list", help="list figure ids and profiles")
@@ -232,6 +237,8 @@ def _dispatch(args) -> int:
         print(f"profiles: {', '.join(registry.PROFILES)}")
         return 0
     params, grids = _split_params(_parse_params(args.param))
+    if args.allow_cpu:  # the notebooks' kernels inherit it
+        os.environ[ALLOW_CPU] = "1"
     if args.command == "compute":
         return _compute(args, params, grids)
     if args.command == "claims":
@@ -243,6 +250,7 @@ def _dispatch(args) -> int:
     if args.command == "fig":
         figure = registry.get_figure(args.figure)
         plan = Plan(figure.id, args.profile, params, grids, args.output_dir)  # validates first
+        check_paper_on_cpu(plan)
         out_dir = plan.output_dir / f"fig-{figure.id}"
         print(f"Fig. {figure.id} at profile '{args.profile}': "
               f"{len(plan.runs[figure.id])} run(s); progress below.", file=sys.stderr)
@@ -256,6 +264,7 @@ def _dispatch(args) -> int:
         print(f"  claims: {_claims_summary(out_dir / 'claims.json')}")
         return 0
     plan = Plan("", args.profile, params, grids, chapter=args.chapter)  # validate first
+    check_paper_on_cpu(plan)
     execute_notebook(args.chapter, args.out,
                      notebook_parameters(",".join(plan.figure_ids), args.profile, params, grids,
                                          args.output_dir))
@@ -272,6 +281,7 @@ def _compute(args, params: dict, grids: dict) -> int:
     if args.budget_s is not None and args.budget_s <= 0:
         raise ParameterError(f"--budget-s must be positive, not {args.budget_s}")
     plan = Plan(",".join(_figure_ids(args.figure)), args.profile, params, grids)  # validates
+    check_paper_on_cpu(plan, current=True)  # compute recomputes stale committed results
     unfinished = compute_runs(plan, args.budget_s, args.workers, args.commit)
     return 0 if not unfinished else 3
 
