@@ -219,3 +219,14 @@ def test_the_paper_profile_is_not_trained_on_a_cpu_unasked(tmp_path, monkeypatch
     monkeypatch.setattr(reproduce, "_compute", lambda *a: 0)
     assert reproduce.main(["compute", "1", "--profile", "paper", "--allow-cpu"]) == 0
     assert compute.paper_on_cpu(Plan("1", "paper")) == []            # the flag set it
+
+
+def test_device_cuda_without_one_fails_at_once(monkeypatch, capsys):
+    import torch
+
+    from companion import training
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("must not train"))
+    assert reproduce.main(["claims", "1", "--profile", "smoke", "--param", "device=cuda"]) == 2
+    assert "no CUDA device; use device=auto" in capsys.readouterr().err
