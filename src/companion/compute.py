@@ -68,6 +68,13 @@ def paper_on_cpu(plan, runs: Optional[list] = None, current: bool = False) -> li
             or not analyses_stored(config, plan.cache, current=current)]
 
 
+def check_device(overrides: dict) -> None:
+    """``device=cuda`` on a machine without CUDA fails before anything loads."""
+    if overrides.get("device") == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("device=cuda was asked for, but this machine has no CUDA device; "
+                             "use device=auto (the default) or device=cpu")
+
+
 def check_paper_on_cpu(plan, runs: Optional[list] = None, current: bool = False) -> None:
     """Refuse, before anything trains, to train the paper profile on a CPU unasked."""
     pending = paper_on_cpu(plan, runs, current)

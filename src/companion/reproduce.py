@@ -28,10 +28,8 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-import torch
-
 from . import registry, training
-from .compute import ALLOW_CPU, check_paper_on_cpu
+from .compute import ALLOW_CPU, check_device, check_paper_on_cpu
 from .config import ParameterError
 from .data import DataNotFoundError
 from .progress import Reporter
@@ -97,9 +95,7 @@ class Plan:
         # Validate every run of every selected figure now, before any training.
         self.runs = {fid: registry.resolve(fid, profile, self.overrides, self.grids)
                      for fid in self.figure_ids}
-        if self.overrides.get("device") == "cuda" and not torch.cuda.is_available():
-            raise ParameterError("device=cuda was asked for, but this machine has no CUDA "
-                                 "device; use device=auto (the default) or device=cpu")
+        check_device(self.overrides)
         for name in self.grids:
             if not any(name in spec.sweep for fid in self.figure_ids
                        for spec in registry.get_figure(fid).runs):
