@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from companion import book, registry
+from companion.config import ParameterError
 from companion.results import REPO_ROOT
 
 from conftest import needs_cifar
@@ -107,11 +108,15 @@ def test_chapter_page_in_a_real_browser(built, chapter):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_a_failing_chapter_stops_the_build(tmp_path):
-    with pytest.raises(Exception, match="CUDA"):
-        # a seed no other test uses, so the runs are not in the cache and really start
-        book.build("smoke", tmp_path, {"device": "cuda", "seed": "987"},
-                   results_dir=tmp_path / "results")
+def test_a_failing_chapter_stops_the_build(tmp_path, monkeypatch):
+    with pytest.raises(ParameterError, match="no CUDA device"):   # refused before staging
+        book.build("smoke", tmp_path, {"device": "cuda"}, results_dir=tmp_path / "results")
+    assert not (tmp_path / "_build").exists()
+    # a chapter that fails while it runs: the kernel inherits a thread count torch rejects
+    # when the first run starts (a seed no other test uses, so the runs really start)
+    monkeypatch.setenv("COMPANION_THREADS", "two")
+    with pytest.raises(Exception, match="two"):
+        book.build("smoke", tmp_path, {"seed": "987"}, results_dir=tmp_path / "results")
     staged = tmp_path / "_build" / "source" / "book"
     assert not (staged / "spectrum_growth.ipynb").exists()
     assert (staged / "spectrum_growth.failed.ipynb").exists()
