@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from . import registry, training
-from .compute import ALLOW_CPU, check_device, check_paper_on_cpu
+from .compute import ALLOW_CPU, check_device, check_paper_on_cpu, print_claims
 from .config import ParameterError
 from .data import DataNotFoundError
 from .progress import Reporter
@@ -243,8 +243,6 @@ def _dispatch(args) -> int:
     if args.command == "compute":
         return _compute(args, params, grids)
     if args.command == "claims":
-        from .compute import print_claims
-
         print_claims(Plan(",".join(_figure_ids(args.figure)), args.profile, params, grids),
                      args.evidence)
         return 0
