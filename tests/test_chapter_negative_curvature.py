@@ -183,3 +183,55 @@ def test_compute_includes_the_replays_so_a_gpu_can_make_and_commit_them():
                           "alain-subset on the passes trajectory"]
     assert not any("passes trajectory" in n
                    for n, _, _ in unique_runs(Plan(",".join(IDS), "paper", {}, {})))
+
+
+def _kept(config, t0s, lam_top, lam_bottom):
+    """A Fig. 2 analysis over the run's snapshots: q of every t0 follows λ at 0.9 (v1) and
+    sits at a tenth of |λd| above zero (vd)."""
+    steps = list(config.snapshot_steps)
+    return {"steps": steps, "t0s": list(t0s), "lam_top": [lam_top] * len(steps),
+            "lam_bottom": [lam_bottom] * len(steps),
+            "q_top": {str(t): [0.9 * lam_top] * len(steps) for t in t0s},
+            "q_bottom": {str(t): [-0.1 * lam_bottom] * len(steps) for t in t0s}}
+
+
+def test_fig2_draws_the_papers_panels_and_summarizes_every_other_t0():
+    """The paper profile follows 18 t0s: Fig. 2 draws the paper's four (on the run's own
+    schedule) and one column of the medians over every t0, not 18 columns."""
+    from companion.chapters.negative_curvature_plots import plot_kept
+
+    def titles(config, t0s, lam_top=1e-4):
+        fig = plot_kept({"MNIST": (config, {"kept": _kept(config, t0s, lam_top, -1e-6)})})
+        return [ax.get_title() for ax in fig.axes], fig.axes[0]
+
+    (_, paper), = registry.resolve("alain-2", "paper")
+    got, top_left = titles(paper, paper.probes[-1].t0s)
+    assert len(paper.probes[-1].t0s) == 18 and len(got) == 10
+    assert got[:4] == [f"v1 of t0 = {t}" for t in (2000, 2500, 4000, 8000)]
+    assert "every t0" in got[4]
+    # λ1 ≈ 1e-4 late in a memorizing run: the linear band reaches down to it, and nothing
+    # below zero is drawn when q1 stays positive
+    assert top_left.get_yscale() == "symlog" and top_left.get_ylim()[0] >= -1e-4
+    (_, passes), = registry.resolve("alain-passes", "paper")
+    got, _ = titles(passes, passes.probes[-1].t0s)
+    assert got[:4] == [f"v1 of t0 = {t}" for t in (320, 400, 640, 1280)]
+    (_, default), = registry.resolve("alain-2", "default")
+    got, _ = titles(default, default.probes[-1].t0s, lam_top=30.0)
+    assert len(got) == 8 and not any("every" in t for t in got)  # its four t0s are the panels
+
+
+def test_memorization_numbers_read_fig1s_mnist_run():
+    from types import SimpleNamespace
+
+    from companion.chapters.negative_curvature_passes import memorization_numbers
+
+    rows = [{"step": t, "top": {"vals": [v]}, "bottom": {"vals": [-0.1]}}
+            for t, v in ((0, 2.0), (500, 40.0), (10000, 1e-3))]
+    history = [{"phase": "init", "train_loss": 2.3}, {"phase": "epoch", "train_loss": 0.5},
+               {"phase": "snapshot", "train_loss": 1e-6}, {"phase": "end", "train_loss": 0.7}]
+    outcome = SimpleNamespace(runs={"MNIST": (None, {"extremes": {"rows": rows},
+                                                      "history": history})})
+    assert memorization_numbers(outcome, "paper") == {
+        "paper_loss_end": 1e-6, "paper_lam1_max": 40.0, "paper_lam1_end": 1e-3}
+    assert memorization_numbers(None, "run") == {}
+    assert memorization_numbers(SimpleNamespace(runs={"CIFAR-10": None}), "run") == {}

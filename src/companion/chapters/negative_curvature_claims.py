@@ -147,7 +147,10 @@ def c5_top_kept(t0s=(2000, 4000, 8000)) -> Claim:
                  "trend of λ1 (Fig. 2a–c).", check)
 
 
-def _bottom_contrast(kept: dict, t0: int, config) -> dict:
+def bottom_contrast(kept: dict, t0: int, config) -> dict:
+    """v_d's and v1's curvature over training for the vectors of ``t0`` (Fig. 2, t ≥ the
+    trained step): the share of q_d > 0 far from t0, q_d's range over λ_d's, and the median
+    ratios q_d/λ_d (``a_d``) and q1/λ1 (``a_1``)."""
     steps, lam1, lamd, q1, qd = _ratios(kept, t0, config)
     far = np.abs(steps - t0) >= at(500, config)
     return {"positive": float((qd[far] > 0).mean()) if far.any() else float("nan"),
@@ -163,7 +166,7 @@ def c6_bottom_not_kept(t0: int = 2500) -> Claim:
             return NOT_REACHED, f"t0 = {step} was not analysed (t0s = {kept['t0s']})"
         if verdict := _untrained(kept, config):
             return verdict
-        c = _bottom_contrast(kept, step, config)
+        c = bottom_contrast(kept, step, config)
         ok = c["positive"] >= 0.25 and c["range"] >= 2 and c["a_d"] <= 0.25 and c["a_1"] >= 0.5
         return ok, (f"t0 = {step}: q_d > 0 at {c['positive']:.0%} of checkpoints ≥ "
                     f"{at(500, config)} steps "
@@ -180,7 +183,7 @@ def c6_grid() -> Claim:
         kept = result["kept"]
         if verdict := _untrained(kept, config):
             return verdict
-        rows = {t0: _bottom_contrast(kept, t0, config) for t0 in kept["t0s"]}
+        rows = {t0: bottom_contrast(kept, t0, config) for t0 in kept["t0s"]}
         wins = [c["a_d"] <= 0.25 and c["a_1"] >= 0.5 for c in rows.values()]
         detail = "; ".join(f"t0 = {t}: q_d/λ_d {c['a_d']:.2f}, q1/λ1 {c['a_1']:.2f}"
                            for t, c in rows.items())

@@ -20,6 +20,7 @@ from ..claims import FAILS, HOLDS
 from ..registry import register_replays, resolve
 from ..report import badge
 from .negative_curvature import scaled
+from .negative_curvature_claims import spectrum_rows
 
 PASSES_ID = "alain-passes"
 REPLAYED = ("alain-3", "alain-4", "alain-5", "alain-6", "alain-cost", "alain-subset")
@@ -109,3 +110,16 @@ def regime_table(outcomes: dict, replayed: dict) -> str:
     return ("<table class='claims-table table'><thead><tr><th>claim</th><th>the chapter's "
             f"trajectory{heads[0]}</th><th>the passes check{heads[1]}</th></tr></thead>"
             f"<tbody>{body}</tbody></table><ul>{groups}</ul>")
+
+
+def memorization_numbers(outcome, prefix: str) -> dict:
+    """Fig. 1's MNIST run in numbers, named ``<prefix>_…``: the training loss at its last
+    snapshot, λ1's largest value and its last (how far the network memorizes its 8,000
+    images); {} when the outcome lacks that run."""
+    if outcome is None or "MNIST" not in outcome.runs:
+        return {}
+    _, result = outcome.runs["MNIST"]
+    _, top, _ = spectrum_rows(result)
+    losses = [r["train_loss"] for r in result["history"] if r["phase"] in ("init", "snapshot")]
+    return {f"{prefix}_loss_end": float(losses[-1]), f"{prefix}_lam1_max": float(top.max()),
+            f"{prefix}_lam1_end": float(top[-1])}

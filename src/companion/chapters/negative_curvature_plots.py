@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..plotting import footer
-from .negative_curvature_claims import fit_rows, spectrum_rows
+from .negative_curvature_claims import at, bottom_contrast, fit_rows, spectrum_rows
 
 TOP_COLORS = ("#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#8c564b")
 
@@ -46,19 +46,34 @@ def _draw_spectrum(ax, label: str, config, result: dict) -> None:
     ax.legend(fontsize=7, loc="lower left")
 
 
+PANEL_T0S = (2000, 2500, 4000, 8000)  # the paper's panels (v1: 2000, 4000, 8000; vd: 2500)
+
+
+def _panel_t0s(kept: dict, config) -> list:
+    """The t0s drawn as panels: the paper's, on the run's schedule, else the first four."""
+    chosen = [at(t, config) for t in PANEL_T0S if at(t, config) in kept["t0s"]]
+    return chosen or list(kept["t0s"])[:len(PANEL_T0S)]
+
+
+def _kept_columns(kept: dict, config) -> int:
+    """Panel columns, plus one summarizing every t0 when the panels leave some out."""
+    return len(_panel_t0s(kept, config)) + (len(kept["t0s"]) > len(_panel_t0s(kept, config)))
+
+
 def plot_kept(runs: dict, footer_text: str = "") -> plt.Figure:
-    _, result = next(iter(runs.values()))
-    n = len(result["kept"]["t0s"])
-    fig, axes = plt.subplots(2, n, figsize=(3.3 * n, 5.6), squeeze=False, sharex=True)
-    _draw_kept(axes, result["kept"])
+    _, (config, result) = next(iter(runs.items()))
+    n = _kept_columns(result["kept"], config)
+    fig, axes = plt.subplots(2, n, figsize=(3.3 * n, 5.6), squeeze=False)
+    _draw_kept(axes, result["kept"], config)
     footer(fig, footer_text)
     return fig
 
 
-def _draw_kept(axes, kept: dict) -> None:
-    """vᵀH(t)v of v1 (top row) and vd (bottom row) of each t0 (columns)."""
-    t0s, steps = kept["t0s"], np.array(kept["steps"])
-    for j, t0 in enumerate(t0s):
+def _draw_kept(axes, kept: dict, config) -> None:
+    """vᵀH(t)v of v1 (top row) and vd (bottom row) of each panel t0 (columns), then, when
+    there are more t0s than panels, the medians over t of q/λ against t0 (the last column)."""
+    steps, panels = np.array(kept["steps"]), _panel_t0s(kept, config)
+    for j, t0 in enumerate(panels):
         for i, (key, lam, name) in enumerate((("q_top", "lam_top", "v1"),
                                               ("q_bottom", "lam_bottom", "vd"))):
             ax = axes[i, j]
@@ -67,26 +82,61 @@ def _draw_kept(axes, kept: dict) -> None:
             ax.plot(steps, kept[lam], "--", color="0.4", label=f"λ{'1' if i == 0 else 'd'}(t)")
             ax.axvline(t0, color="orange")
             ax.axhline(0, color="0.8", lw=0.8)
-            ax.set_yscale("symlog", linthresh=0.05 if i else 1.0)
-            if i:  # the default ticks of a narrow linear band overlap
-                ax.set_yticks([-1, -0.1, 0, 0.1, 1], ["−1", "−0.1", "0", "0.1", "1"])
+            _symlog(ax, np.concatenate([kept[key][str(t0)], kept[lam]]), kept[lam],
+                    0.05 if i else 1.0)
             ax.set_title(f"{name} of t0 = {t0}", fontsize=9)
             if j == 0:
                 ax.set_ylabel("curvature")
                 ax.legend(fontsize=7)
             if i == 1:
                 ax.set_xlabel("training step t")
+    if len(kept["t0s"]) > len(panels):
+        _draw_every_t0(axes[:, len(panels)], kept, config)
+
+
+def _symlog(ax, values, lam, widest: float) -> None:
+    """A symmetric log axis whose linear band reaches down to the decade of the smallest |λ|
+    (at most ``widest``: late in a memorizing run λ1 falls to 1e-4), about four decades
+    ticked."""
+    small = np.abs(np.asarray(lam, float))
+    small = small[np.isfinite(small) & (small > 0)]
+    low = int(np.floor(np.log10(min(widest, small.min()) if small.size else widest)))
+    top = np.nanmax(np.abs(values)) if np.size(values) else 1.0
+    high = max(int(np.ceil(np.log10(top))) if top > 0 else low, low)
+    ax.set_yscale("symlog", linthresh=10.0 ** low)
+    decades = np.arange(low, high + 1)
+    decades = decades[::-1][::max(1, int(np.ceil(len(decades) / 3)))][::-1]
+    negative = np.nanmin(values) < 0 if np.size(values) else True
+    ticks = ([-(10.0 ** d) for d in decades[::-1]] if negative else []) + [0.0] + \
+        [10.0 ** d for d in decades]
+    ax.set_yticks(ticks, [f"{t:g}".replace("-", "−") for t in ticks])
+    if not negative:  # nothing below zero: the axis stops just under it
+        ax.set_ylim(-(10.0 ** low), 10.0 ** high * 1.5)
+
+
+def _draw_every_t0(axes, kept: dict, config) -> None:
+    """The statistic C6 over every t0 grades: median q1/λ1 (≥ 0.5: kept) and q_d/λ_d
+    (≤ 0.25: not kept) over the trained steps, for the vectors of each t0."""
+    t0s = list(kept["t0s"])
+    rows = [bottom_contrast(kept, t0, config) for t0 in t0s]
+    for ax, key, name, line, color in ((axes[0], "a_1", "q1/λ1", 0.5, "#1f77b4"),
+                                       (axes[1], "a_d", "q_d/λ_d", 0.25, "#d62728")):
+        ax.plot(t0s, [r[key] for r in rows], "-o", ms=3, color=color)
+        ax.axhline(line, color="orange", ls="--", lw=1)
+        ax.axhline(0, color="0.8", lw=0.8)
+        ax.set_title(f"every t0: median {name}", fontsize=9)
+        ax.set_xlabel("t0 (the vectors' step)")
 
 
 def plot_regime(runs: dict, footer_text: str = "") -> plt.Figure:
     """Figs. 1 and 2 of one run: its extreme eigenvalues above, vᵀH(t)v of each t0 below."""
     label, (config, result) = next(iter(runs.items()))
-    n = len(result["kept"]["t0s"])
+    n = _kept_columns(result["kept"], config)
     fig = plt.figure(figsize=(max(3.3 * n, 6.5), 9.2))
     grid = fig.add_gridspec(3, n, height_ratios=(1.3, 1, 1), hspace=0.45)
     _draw_spectrum(fig.add_subplot(grid[0, :]), label, config, result)
     axes = np.array([[fig.add_subplot(grid[i, j]) for j in range(n)] for i in (1, 2)])
-    _draw_kept(axes, result["kept"])
+    _draw_kept(axes, result["kept"], config)
     footer(fig, footer_text)
     return fig
 
