@@ -154,12 +154,17 @@ def test_compute_analyses_every_figure_of_a_shared_run(tmp_path, monkeypatch, ca
     assert capsys.readouterr().out.count("committed, made by the current code") == 3
     # a chapter's name stands for all its figures: 3–6 share one analysis, alain-regime
     # and alain-passes train their own runs, so 8 entries, of which the 3 above are served
-    # as committed; then the passes check's 3 replays (Figs. 3–6, cost, subset)
+    # as committed; then the passes check's 3 replays (Figs. 3–6, cost, subset). Figs. 3–6's
+    # analysis, here and replayed, is a job per step (2 at smoke), merged: 13 jobs
     assert reproduce.main(["compute", "negative_curvature,alain-1", "--profile", "smoke",
                            "--commit"]) == 0
     out = capsys.readouterr().out
-    assert "all 11 runs finished" in out and out.count("committed, made by") == 3
-    assert out.count("on the passes trajectory") == 3
+    assert "all 13 runs finished" in out and out.count("committed, made by") == 3
+    assert out.count("on the passes trajectory") == 4 and out.count("· step ") == 4
+    (_, fits), = resolve("alain-3", "smoke")
+    probe = fits.probes[-1]
+    assert sorted(p.name for p in folder.glob("fits-*.json")) == [
+        f"fits-{analysis_key(fits, probe)}.json"]   # the merged analysis, not its steps
 
 
 def test_claims_prints_every_claims_outcome_and_the_totals(tmp_path, monkeypatch, capsys):

@@ -6,6 +6,8 @@ when ``workers`` > 1: on one GPU, small networks leave most of it idle, so sever
 by side make progress together. Each run stops, resumably, after the first epoch that ends
 past the budget (its checkpoint is in the cache), and the next call continues it; with
 ``--commit`` each finished run's result is copied into ``data/paper/runs`` to be committed.
+A long analysis of a run's snapshots (Figs. 3–6 of Alain et al.) is a job per step, merged
+by the job that finishes last (:mod:`companion.step_split`).
 ``python -m companion.reproduce claims …`` (:func:`print_claims`) prints what those runs say.
 """
 
@@ -28,6 +30,7 @@ from .registry import replay_runs
 from .results import ResultsCache, run_key
 from .outcomes import analyses_stored
 from .snapshot_curvature import analysis_key, attach_analyses
+from .step_split import merge_steps, split_by_step
 
 
 def unique_runs(plan) -> list:
@@ -93,11 +96,11 @@ def check_paper_on_cpu(plan, runs: Optional[list] = None, current: bool = False)
 def compute_runs(plan, budget_s: Optional[float] = None, workers: int = 1,
                  commit: bool = False) -> int:
     """Train the plan's runs; the number left unfinished (0 when all are done)."""
-    runs = unique_runs(plan)
+    runs = split_by_step(unique_runs(plan), plan.cache)  # a long analysis: a job per step
     root, committed = plan.cache.root, plan.cache.read_only_roots[0]
     end = time.time() + budget_s if budget_s else None
-    jobs = [(i, len(runs), fid, label, config, root, committed, end, commit)
-            for i, (fid, label, config) in enumerate(runs, 1)]
+    jobs = [(i, len(runs), fid, label, config, root, committed, end, commit, whole)
+            for i, (fid, label, config, whole) in enumerate(runs, 1)]
     if workers <= 1:
         lines = []
         for job in jobs:
@@ -163,7 +166,8 @@ def _one_run(*job) -> tuple:
             torch.cuda.empty_cache()  # the next run in this worker process gets the memory
 
 
-def _train_one(index, total, fid, label, config, root, committed, end, commit) -> tuple:
+def _train_one(index, total, fid, label, config, root, committed, end, commit,
+               whole=None) -> tuple:
     stored = ResultsCache(committed, read_only_roots=[])
     if stored.load(config) is not None and analyses_stored(config, stored, current=True):
         return True, f"Fig. {fid} {label}: committed, made by the current code"
@@ -178,14 +182,16 @@ def _train_one(index, total, fid, label, config, root, committed, end, commit) -
     note = ""
     if done:  # post-hoc probes analyse the saved snapshots (committed with the result)
         attach_analyses(config, result, cache, reporter)
-        if commit:
+        if whole is not None:  # one step of a split analysis: the last one done merges
+            config = whole if merge_steps(whole, cache) else None
+        if commit and config is not None:
             note = f"; committed copy in {cache.export(config, committed)}"
     last = result["history"][-1]
     curvature = [r for r in result["history"] if "eigenvalues" in r]
     lam = f"λ1={curvature[-1]['eigenvalues'][0]:.4g}, " if curvature else ""
     return done, (f"Fig. {fid} {label}: {'done' if done else 'interrupted'} at epoch "
                   f"{last['epoch']:g}, {lam}train acc {last.get('train_acc', float('nan')):.3f}"
-                  f" → {cache.run_dir(config)}{note}")
+                  f" → {cache.run_dir(whole or config)}{note}")
 
 
 def print_claims(plan, evidence: bool = False) -> dict:
