@@ -133,7 +133,8 @@ def plot_regime(runs: dict, footer_text: str = "") -> plt.Figure:
     label, (config, result) = next(iter(runs.items()))
     n = _kept_columns(result["kept"], config)
     fig = plt.figure(figsize=(max(3.3 * n, 6.5), 9.2))
-    grid = fig.add_gridspec(3, n, height_ratios=(1.3, 1, 1), hspace=0.45)
+    grid = fig.add_gridspec(3, n, height_ratios=(1.3, 1, 1), hspace=0.45, top=0.95,
+                            bottom=0.07)
     _draw_spectrum(fig.add_subplot(grid[0, :]), label, config, result)
     axes = np.array([[fig.add_subplot(grid[i, j]) for j in range(n)] for i in (1, 2)])
     _draw_kept(axes, result["kept"], config)
