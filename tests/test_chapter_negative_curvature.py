@@ -227,8 +227,10 @@ def test_memorization_numbers_read_fig1s_mnist_run():
 
     rows = [{"step": t, "top": {"vals": [v]}, "bottom": {"vals": [-0.1]}}
             for t, v in ((0, 2.0), (500, 40.0), (10000, 1e-3))]
-    history = [{"phase": "init", "train_loss": 2.3}, {"phase": "epoch", "train_loss": 0.5},
-               {"phase": "snapshot", "train_loss": 1e-6}, {"phase": "end", "train_loss": 0.7}]
+    history = [{"phase": "init", "step": 0, "train_loss": 2.3},
+               {"phase": "epoch", "step": 250, "train_loss": 0.5},
+               {"phase": "snapshot", "step": 10000, "train_loss": 1e-6},
+               {"phase": "end", "step": 10000, "train_loss": 0.7}]
     outcome = SimpleNamespace(runs={"MNIST": (None, {"extremes": {"rows": rows},
                                                       "history": history})})
     assert memorization_numbers(outcome, "paper") == {

@@ -182,16 +182,17 @@ def _train_one(index, total, fid, label, config, root, committed, end, commit,
     note = ""
     if done:  # post-hoc probes analyse the saved snapshots (committed with the result)
         attach_analyses(config, result, cache, reporter)
-        if whole is not None:  # one step of a split analysis: the last one done merges
-            config = whole if merge_steps(whole, cache) else None
-        if commit and config is not None:
-            note = f"; committed copy in {cache.export(config, committed)}"
+        # one step of a split analysis: only the job that merges the steps has a whole
+        # analysis to commit
+        merged = whole is None or merge_steps(whole, cache)
+        if commit and merged:
+            note = f"; committed copy in {cache.export(whole or config, committed)}"
     last = result["history"][-1]
     curvature = [r for r in result["history"] if "eigenvalues" in r]
     lam = f"λ1={curvature[-1]['eigenvalues'][0]:.4g}, " if curvature else ""
     return done, (f"Fig. {fid} {label}: {'done' if done else 'interrupted'} at epoch "
                   f"{last['epoch']:g}, {lam}train acc {last.get('train_acc', float('nan')):.3f}"
-                  f" → {cache.run_dir(whole or config)}{note}")
+                  f" → {cache.run_dir(config)}{note}")
 
 
 def print_claims(plan, evidence: bool = False) -> dict:

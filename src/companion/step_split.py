@@ -13,8 +13,8 @@ by its step), so the merged numbers are the single process's (tested).
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, replace
-from typing import Optional
 
 from .outcomes import analyses_stored
 from .results import atomic_write_json
@@ -35,8 +35,12 @@ def splittable(config):
 def step_config(config, probe, step: int):
     """The run with ``probe`` analysing ``step`` alone (the same run key: probes that
     analyse snapshots are not part of it)."""
-    return replace(config, probes=tuple(replace(p, steps=(step,)) if p is probe else p
+    return replace(config, probes=tuple(_at_step(p, step) if p is probe else p
                                         for p in config.probes))
+
+
+def _at_step(probe, step: int):
+    return replace(probe, steps=(step,))
 
 
 def split_by_step(runs: list, cache) -> list:
@@ -61,8 +65,8 @@ def merge_steps(whole, cache) -> bool:
     listed, run_dir, version = SPLIT[probe.name], cache.run_dir(whole), analysis_version(whole)
     parts = []
     for t in probe.steps:
-        path = run_dir / f"{probe.name}-{analysis_key(whole, replace(probe, steps=(t,)))}.json"
-        part = _load(path)
+        path = run_dir / f"{probe.name}-{analysis_key(whole, _at_step(probe, t))}.json"
+        part = json.loads(path.read_text()) if path.exists() else None
         if part is None or part["provenance"]["analysis_version"] != version:
             return False
         parts.append(part)
@@ -80,9 +84,3 @@ def merge_steps(whole, cache) -> bool:
                              "split_by_step": list(probe.steps)}}
     atomic_write_json(run_dir / f"{probe.name}-{analysis_key(whole, probe)}.json", merged)
     return True
-
-
-def _load(path) -> Optional[dict]:
-    import json
-
-    return json.loads(path.read_text()) if path.exists() else None

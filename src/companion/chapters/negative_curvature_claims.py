@@ -39,6 +39,12 @@ def spectrum_rows(result: dict) -> tuple:
             np.array([r["bottom"]["vals"][0] for r in rows]))
 
 
+def loss_rows(result: dict) -> tuple:
+    """(steps, training loss) at the run's start and at each snapshot."""
+    recs = [r for r in result["history"] if r["phase"] in ("init", "snapshot")]
+    return np.array([r["step"] for r in recs]), np.array([r["train_loss"] for r in recs])
+
+
 def fit_rows(result: dict, which: str) -> list:
     """Every direction of the Figs. 3–6 analysis on side ``which`` ("LA"/"SA"), with its step."""
     return [{**d, "step": s["step"]} for s in result["fits"]["steps"] for d in s["directions"]

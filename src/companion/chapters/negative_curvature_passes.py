@@ -20,7 +20,7 @@ from ..claims import FAILS, HOLDS
 from ..registry import register_replays, resolve
 from ..report import badge
 from .negative_curvature import scaled
-from .negative_curvature_claims import spectrum_rows
+from .negative_curvature_claims import loss_rows, spectrum_rows
 
 PASSES_ID = "alain-passes"
 REPLAYED = ("alain-3", "alain-4", "alain-5", "alain-6", "alain-cost", "alain-subset")
@@ -120,6 +120,6 @@ def memorization_numbers(outcome, prefix: str) -> dict:
         return {}
     _, result = outcome.runs["MNIST"]
     _, top, _ = spectrum_rows(result)
-    losses = [r["train_loss"] for r in result["history"] if r["phase"] in ("init", "snapshot")]
+    _, losses = loss_rows(result)
     return {f"{prefix}_loss_end": float(losses[-1]), f"{prefix}_lam1_max": float(top.max()),
             f"{prefix}_lam1_end": float(top[-1])}

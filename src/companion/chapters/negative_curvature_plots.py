@@ -8,14 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..plotting import footer
-from .negative_curvature_claims import at, bottom_contrast, fit_rows, spectrum_rows
+from .negative_curvature_claims import at, bottom_contrast, fit_rows, loss_rows, spectrum_rows
 
 TOP_COLORS = ("#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#8c564b")
-
-
-def _loss_curve(result: dict) -> tuple:
-    recs = [r for r in result["history"] if r["phase"] in ("init", "snapshot")]
-    return np.array([r["step"] for r in recs]), np.array([r["train_loss"] for r in recs])
 
 
 def plot_spectrum(runs: dict, footer_text: str = "") -> plt.Figure:
@@ -39,7 +34,7 @@ def _draw_spectrum(ax, label: str, config, result: dict) -> None:
     ax.set(xlabel="training step t", ylabel="|λ|",
            title=f"{label} ({config.model}, data set {config.dataset})")
     twin = ax.twinx()
-    ls, loss = _loss_curve(result)
+    ls, loss = loss_rows(result)
     twin.plot(ls, loss, ":", color="black", label="training loss")
     twin.set_yscale("log")
     twin.set_ylabel("training loss (dotted)")
@@ -57,7 +52,8 @@ def _panel_t0s(kept: dict, config) -> list:
 
 def _kept_columns(kept: dict, config) -> int:
     """Panel columns, plus one summarizing every t0 when the panels leave some out."""
-    return len(_panel_t0s(kept, config)) + (len(kept["t0s"]) > len(_panel_t0s(kept, config)))
+    panels = len(_panel_t0s(kept, config))
+    return panels + (len(kept["t0s"]) > panels)
 
 
 def plot_kept(runs: dict, footer_text: str = "") -> plt.Figure:
@@ -101,12 +97,12 @@ def _symlog(ax, values, lam, widest: float) -> None:
     small = np.abs(np.asarray(lam, float))
     small = small[np.isfinite(small) & (small > 0)]
     low = int(np.floor(np.log10(min(widest, small.min()) if small.size else widest)))
-    top = np.nanmax(np.abs(values)) if np.size(values) else 1.0
+    top = np.nanmax(np.abs(values))
     high = max(int(np.ceil(np.log10(top))) if top > 0 else low, low)
     ax.set_yscale("symlog", linthresh=10.0 ** low)
     decades = np.arange(low, high + 1)
     decades = decades[::-1][::max(1, int(np.ceil(len(decades) / 3)))][::-1]
-    negative = np.nanmin(values) < 0 if np.size(values) else True
+    negative = np.nanmin(values) < 0
     ticks = ([-(10.0 ** d) for d in decades[::-1]] if negative else []) + [0.0] + \
         [10.0 ** d for d in decades]
     ax.set_yticks(ticks, [f"{t:g}".replace("-", "−") for t in ticks])
@@ -132,9 +128,11 @@ def plot_regime(runs: dict, footer_text: str = "") -> plt.Figure:
     """Figs. 1 and 2 of one run: its extreme eigenvalues above, vᵀH(t)v of each t0 below."""
     label, (config, result) = next(iter(runs.items()))
     n = _kept_columns(result["kept"], config)
-    fig = plt.figure(figsize=(max(3.3 * n, 6.5), 9.2))
+    width = max(3.3 * n, 6.5)
+    fig = plt.figure(figsize=(width, 9.2))
     grid = fig.add_gridspec(3, n, height_ratios=(1.3, 1, 1), hspace=0.45, top=0.95,
-                            bottom=0.07)
+                            bottom=0.07, left=1.2 / width, right=1 - 1.2 / width)  # inches:
+    # room for the loss axis' labels on the right, which a narrow figure clipped
     _draw_spectrum(fig.add_subplot(grid[0, :]), label, config, result)
     axes = np.array([[fig.add_subplot(grid[i, j]) for j in range(n)] for i in (1, 2)])
     _draw_kept(axes, result["kept"], config)
