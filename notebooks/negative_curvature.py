@@ -263,10 +263,12 @@ display(HTML(regime_table(outcomes, replay(plan, plan.output_dir / "passes"))))
 #   training runs and nine analyses, several side by side, in about 14 minutes.
 #   {glue:md}`memorization_quote:myst` Figs. 3–6 have no paper-profile result yet: their
 #   analysis fits and line-searches each of LA(50) and SA(50) at nine steps, one float64
-#   loss on 2,500 images per point. Measured on the H200 at $t = 2000$: 2.4 s per direction
-#   (126 losses) and 32 s for the two eigensolves, so about 40 minutes in one process;
-#   `reproduce compute` now gives each step its own job (about 4.5 minutes on the H200),
-#   for a later GPU session.
+#   loss on 2,500 images per point. Measured on the H200: 2.4 s per direction (126 losses)
+#   and 32 s for the two eigensolves, about 260 s a step, so about 40 minutes per trajectory
+#   and 80 with the passes check's replay, more than one lent GPU session. `reproduce
+#   compute` therefore gives each step its own job and commits each finished step; later GPU
+#   sessions add the missing steps (step 50 is committed so far). The merged analysis lists
+#   the trainings its steps came from, since GPU training is not bit-reproducible.
 # - **Model.** The paper's "LeNet" with $d \approx 3.3\cdot10^6$ matches TensorFlow's
 #   "Deep MNIST" network (3,274,634 parameters), the `paper` profile's. The default profile
 #   uses a LeNet-5-sized network (50,642 parameters) so that each figure runs in minutes.

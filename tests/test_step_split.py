@@ -1,10 +1,12 @@
 """A long post-hoc analysis computed one step per job and merged (``compute``): the merged
 analysis is the one a single process writes, under the same key."""
 
+import json
+
 from companion import registry, training
 from companion.results import ResultsCache
 from companion.snapshot_curvature import analysis_version, attach_analyses
-from companion.step_split import merge_steps, split_by_step, splittable
+from companion.step_split import merge_steps, split_by_step, splittable, step_config
 
 
 def test_a_split_analysis_merges_into_what_one_process_writes(tmp_path):
@@ -40,3 +42,64 @@ def test_only_long_analyses_of_several_steps_are_split(tmp_path):
     one_step = registry.resolve("alain-3", "smoke", {"steps": "30"})
     assert splittable(one_step[0][1]) is None
     assert len(split_by_step([("1", "MNIST", fig1)], cache)) == 1
+
+
+def test_committed_parts_let_a_later_session_finish_the_analysis(tmp_path, monkeypatch, capsys):
+    """A session that ends after one step commits that step as a part; a later session
+    (a fresh cache) computes the other step only, merges both, commits the whole analysis
+    with the trainings its parts came from, and deletes the parts."""
+
+    from companion import reproduce, results
+    from companion.snapshot_curvature import analysis_key
+    from companion.step_split import PARTS, commit_part, load_part
+
+    (_, config), = registry.resolve("alain-3", "smoke")
+    probe = splittable(config)
+    committed = tmp_path / "repo" / "data" / "paper" / "runs"
+    first = ResultsCache(tmp_path / "first", read_only_roots=[committed])
+    step_run = step_config(config, probe, 30)   # the first session: step 30, then stopped
+    result = training.train(step_run, first)
+    attach_analyses(step_run, result, first)
+    part = commit_part(step_run, config, first, committed, result)
+    assert part.parent.name == PARTS and json.loads(part.read_text())["provenance"]["training"]
+    assert load_part(config, 60, first, committed) is None
+
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "later"))   # a fresh machine
+    monkeypatch.setattr(results, "REPO_ROOT", tmp_path / "repo")
+    assert reproduce.main(["compute", "alain-3", "--profile", "smoke", "--commit"]) == 0
+    out = capsys.readouterr().out
+    assert "all 1 runs finished" in out and "step 60" in out and "step 30" not in out
+    folder = committed / first.run_dir(config).name
+    merged = json.loads((folder / f"fits-{analysis_key(config, probe)}.json").read_text())
+    assert [s["step"] for s in merged["steps"]] == [30, 60]
+    trainings = merged["provenance"]["trainings"]   # CPU training is bit-reproducible
+    assert list(trainings.values()) == [[30, 60]]
+    assert not (folder / PARTS).exists()             # merged: the parts are gone
+    one = attach_analyses(config, training.train(config, first), first)["fits"]
+    assert merged["steps"] == one["steps"]           # the numbers one process writes
+
+
+def test_a_run_whose_steps_are_all_committed_is_merged_without_training(tmp_path):
+    from companion.step_split import PARTS, commit_part
+
+    (_, config), = registry.resolve("alain-3", "smoke")
+    probe = splittable(config)
+    committed = tmp_path / "committed"
+    cache = ResultsCache(tmp_path / "cache", read_only_roots=[committed])
+    for t in probe.steps:
+        step_run = step_config(config, probe, t)
+        result = training.train(step_run, cache)
+        attach_analyses(step_run, result, cache)
+        commit_part(step_run, config, cache, committed, result)
+    cache.export(step_run, committed)   # the run's result is committed (by another figure)
+    part = next((committed / cache.run_dir(config).name / PARTS).glob("*.json"))
+    other = json.loads(part.read_text())
+    other["provenance"]["training"] = "another"      # as if made by a second training
+    part.write_text(json.dumps(other))
+    fresh = ResultsCache(tmp_path / "fresh", read_only_roots=[committed])
+    assert split_by_step([("alain-3", "MNIST", config)], fresh, committed, commit=True) == [
+        ("alain-3", "MNIST", config, None)]
+    assert not (fresh.root / "runs").exists()          # nothing trained, nothing cached
+    merged = next((committed / cache.run_dir(config).name).glob("fits-*.json"))
+    assert len(json.loads(merged.read_text())["provenance"]["trainings"]) == 2
+    assert not (committed / cache.run_dir(config).name / PARTS).exists()

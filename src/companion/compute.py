@@ -30,7 +30,7 @@ from .registry import replay_runs
 from .results import ResultsCache, run_key
 from .outcomes import analyses_stored
 from .snapshot_curvature import analysis_key, attach_analyses
-from .step_split import merge_steps, split_by_step
+from .step_split import commit_part, drop_parts, merge_steps, split_by_step
 
 
 def unique_runs(plan) -> list:
@@ -96,8 +96,9 @@ def check_paper_on_cpu(plan, runs: Optional[list] = None, current: bool = False)
 def compute_runs(plan, budget_s: Optional[float] = None, workers: int = 1,
                  commit: bool = False) -> int:
     """Train the plan's runs; the number left unfinished (0 when all are done)."""
-    runs = split_by_step(unique_runs(plan), plan.cache)  # a long analysis: a job per step
     root, committed = plan.cache.root, plan.cache.read_only_roots[0]
+    # a long analysis: a job per step not committed yet (step_split)
+    runs = split_by_step(unique_runs(plan), plan.cache, committed, commit)
     end = time.time() + budget_s if budget_s else None
     jobs = [(i, len(runs), fid, label, config, root, committed, end, commit, whole)
             for i, (fid, label, config, whole) in enumerate(runs, 1)]
@@ -182,11 +183,15 @@ def _train_one(index, total, fid, label, config, root, committed, end, commit,
     note = ""
     if done:  # post-hoc probes analyse the saved snapshots (committed with the result)
         attach_analyses(config, result, cache, reporter)
-        # one step of a split analysis: only the job that merges the steps has a whole
-        # analysis to commit
-        merged = whole is None or merge_steps(whole, cache)
+        # one step of a split analysis is committed as a part; the job that merges the
+        # steps commits the whole analysis (and drops the parts)
+        if commit and whole is not None:
+            commit_part(config, whole, cache, committed, result)
+        merged = whole is None or merge_steps(whole, cache, committed)
         if commit and merged:
             note = f"; committed copy in {cache.export(whole or config, committed)}"
+            if whole is not None:
+                drop_parts(whole, cache, committed)
     last = result["history"][-1]
     curvature = [r for r in result["history"] if "eigenvalues" in r]
     lam = f"λ1={curvature[-1]['eigenvalues'][0]:.4g}, " if curvature else ""

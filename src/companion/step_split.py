@@ -1,27 +1,42 @@
 """A long post-hoc analysis computed one snapshot step per job, then merged.
 
 Figs. 3–6 of Alain et al. fit and line-search the loss along LA(50) ∪ SA(50) at nine steps:
-about 40 minutes in one process on an H200, longer than one call of a lent GPU machine, and
-a process stopped half-way keeps nothing. ``reproduce compute`` therefore gives each step of
-such an analysis its own job (side by side with ``--workers``; resumable step by step
-either way, since each step's analysis is cached as soon as it is done), and the job that
-finds every step done merges them into the analysis one process would have written: the
-same file, key and code version, so the book, the claims and ``--commit`` cannot tell the
-difference. The steps are independent (eigenpairs are cached per step, each solve is seeded
-by its step), so the merged numbers are the single process's (tested).
+about 40 minutes in one process on an H200 (≈ 260 s a step, measured), longer than one call
+of a lent GPU machine, and a process stopped half-way keeps nothing. ``reproduce compute``
+therefore gives each step of such an analysis its own job (side by side with ``--workers``;
+resumable step by step either way, since each step's analysis is cached as soon as it is
+done), and the job that finds every step done merges them into the analysis one process
+would have written: the same file, key and code version, so the book, the claims and
+``--commit`` cannot tell the difference. The steps are independent (eigenpairs are cached
+per step, each solve is seeded by its step), so the merged numbers are the single
+process's (tested).
+
+Two trajectories at the paper profile need ≈ 80 GPU-minutes, more than one session lends.
+With ``--commit`` each finished step is therefore also committed, as a *part*, under
+``data/paper/runs/<run>/steps/``, and a later session (another machine, a fresh cache)
+computes only the steps without one. Such a session trains the run again, and GPU training
+is not bit-reproducible (cuDNN picks its kernels by timing them), so parts can come from
+two trainings of the same run: each part records its training's fingerprint (a hash of the
+training history) and the merged analysis lists them (``provenance.trainings``). Once
+merged, the parts are deleted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Optional
 
 from .outcomes import analyses_stored
-from .results import atomic_write_json
+from .results import atomic_write_bytes, atomic_write_json
 from .snapshot_curvature import analysis_key, analysis_version
 
 # probe name → the key of its analysis that lists one entry per step, in step order
 SPLIT = {"fits": "steps"}
+PARTS = "steps"   # a committed run's folder of per-step parts not merged yet
 
 
 def splittable(config):
@@ -43,44 +58,119 @@ def _at_step(probe, step: int):
     return replace(probe, steps=(step,))
 
 
-def split_by_step(runs: list, cache) -> list:
+def training_fingerprint(result: dict) -> str:
+    """Which training made a run's weights: a hash of its history (losses and accuracies
+    at every evaluation), equal for two bit-identical trainings."""
+    text = json.dumps(result["history"], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _part_name(whole, step: int) -> str:
+    probe = splittable(whole)
+    return f"{probe.name}-{analysis_key(whole, _at_step(probe, step))}.json"
+
+
+def _committed_dir(whole, cache, committed: Optional[Path]) -> Optional[Path]:
+    return None if committed is None else Path(committed) / cache.run_dir(whole).name
+
+
+def load_part(whole, step: int, cache, committed: Optional[Path] = None) -> Optional[dict]:
+    """The analysis of ``step`` alone, made by today's code, from the cache (with its
+    training's fingerprint) or from the committed parts; None without one."""
+    own, name = cache.run_dir(whole), _part_name(whole, step)
+    folder = _committed_dir(whole, cache, committed)
+    for path in (own / name, *([folder / PARTS / name] if folder else [])):
+        if not path.exists():
+            continue
+        part = json.loads(path.read_text())
+        if part["provenance"]["analysis_version"] != analysis_version(whole):
+            continue
+        if "training" not in part["provenance"] and (own / "result.json").exists():
+            trained = json.loads((own / "result.json").read_text())
+            part["provenance"]["training"] = training_fingerprint(trained)
+        return part
+    return None
+
+
+def commit_part(step_run, whole, cache, committed: Path, result: dict) -> Path:
+    """Copy a finished step's analysis into the committed run's parts, with the
+    fingerprint of the training (``result``) whose snapshots it analysed."""
+    step, = next(p for p in step_run.probes if p.name in SPLIT).steps
+    name = _part_name(whole, step)
+    part = json.loads((cache.run_dir(step_run) / name).read_text())
+    part["provenance"]["training"] = training_fingerprint(result)
+    target = _committed_dir(whole, cache, committed) / PARTS / name
+    atomic_write_bytes(target, _compact(part))
+    return target
+
+
+def _compact(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+
+
+def split_by_step(runs: list, cache, committed: Optional[Path] = None,
+                  commit: bool = False) -> list:
     """(figure, label, config, whole) per job: a run whose splittable analysis is not stored
-    yet becomes one job per step (``whole`` = the run to merge into), others stay whole
-    (``whole`` None)."""
+    yet becomes one job per step without a part (in the cache or under ``committed``;
+    ``whole`` = the run to merge into); others stay whole (``whole`` None). A run whose
+    every step has a part is merged here (with ``commit``, into the committed run) and
+    stays whole: its job then finds the analysis stored."""
     out = []
     for fid, label, config in runs:
         probe = splittable(config)
         if probe is None or analyses_stored(config, cache, current=True):
             out.append((fid, label, config, None))
             continue
+        missing = [t for t in probe.steps if load_part(config, t, cache, committed) is None]
+        if not missing:
+            folder = _committed_dir(config, cache, committed)
+            into = folder if commit and (folder / "result.json").exists() else None
+            merge_steps(config, cache, committed, into=into)
+            if into is not None:
+                drop_parts(config, cache, committed)
+            out.append((fid, label, config, None))
+            continue
         out += [(fid, f"{label} · step {t}", step_config(config, probe, t), config)
-                for t in probe.steps]
+                for t in missing]
     return out
 
 
-def merge_steps(whole, cache) -> bool:
-    """Write ``whole``'s analysis from its per-step analyses (when each is stored and made
-    by today's code); whether it is written."""
+def merge_steps(whole, cache, committed: Optional[Path] = None,
+                into: Optional[Path] = None) -> bool:
+    """Write ``whole``'s analysis from its per-step analyses (each stored in the cache or
+    committed as a part, and made by today's code) into the cache's run folder (or
+    ``into``); whether it is written."""
     probe = splittable(whole)
-    listed, run_dir, version = SPLIT[probe.name], cache.run_dir(whole), analysis_version(whole)
-    parts = []
-    for t in probe.steps:
-        path = run_dir / f"{probe.name}-{analysis_key(whole, _at_step(probe, t))}.json"
-        part = json.loads(path.read_text()) if path.exists() else None
-        if part is None or part["provenance"]["analysis_version"] != version:
-            return False
-        parts.append(part)
-    shared = {k: v for k, v in parts[0].items() if k not in (listed, "provenance")}
-    if any({k: v for k, v in p.items() if k not in (listed, "provenance")} != shared
-           for p in parts):
-        raise ValueError(f"the per-step {probe.name} analyses of {run_dir.name} disagree "
-                         "outside their steps; delete them and compute again")
-    first = parts[0]["provenance"]
-    merged = {**shared, listed: [entry for p in parts for entry in p[listed]],
+    listed = SPLIT[probe.name]
+    parts = [load_part(whole, t, cache, committed) for t in probe.steps]
+    if any(part is None for part in parts):
+        return False
+    outside = lambda p: {k: v for k, v in p.items() if k not in (listed, "provenance")}  # noqa: E731
+    if any(outside(p) != outside(parts[0]) for p in parts):
+        raise ValueError(f"the per-step {probe.name} analyses of {cache.run_dir(whole).name} "
+                         "disagree outside their steps; delete them and compute again")
+    trainings = {}
+    for t, part in zip(probe.steps, parts):
+        trainings.setdefault(part["provenance"].get("training", "unknown"), []).append(t)
+    first = {k: v for k, v in parts[0]["provenance"].items() if k != "training"}
+    merged = {**outside(parts[0]), listed: [entry for p in parts for entry in p[listed]],
               "provenance": {**first, "options": asdict(probe),
                              "matvecs": sum(p["provenance"]["matvecs"] for p in parts),
                              "wall_time_s": round(sum(p["provenance"]["wall_time_s"]
                                                       for p in parts), 2),
-                             "split_by_step": list(probe.steps)}}
-    atomic_write_json(run_dir / f"{probe.name}-{analysis_key(whole, probe)}.json", merged)
+                             "split_by_step": list(probe.steps), "trainings": trainings}}
+    name = f"{probe.name}-{analysis_key(whole, probe)}.json"
+    if into is None:
+        atomic_write_json(cache.run_dir(whole) / name, merged)
+    else:   # straight into the committed run, as its export would write it
+        atomic_write_bytes(Path(into) / name, _compact(merged))
     return True
+
+
+def drop_parts(whole, cache, committed: Path) -> None:
+    """Delete the committed parts of ``whole``'s analysis (once merged and committed)."""
+    folder = _committed_dir(whole, cache, committed) / PARTS
+    for t in splittable(whole).steps:
+        (folder / _part_name(whole, t)).unlink(missing_ok=True)
+    if folder.exists() and not any(folder.iterdir()):
+        shutil.rmtree(folder)
