@@ -267,7 +267,8 @@ display(HTML(regime_table(outcomes, replay(plan, plan.output_dir / "passes"))))
 #   and 32 s for the two eigensolves, about 260 s a step, so about 40 minutes per trajectory
 #   and 80 with the passes check's replay, more than one lent GPU session. `reproduce
 #   compute` therefore gives each step its own job and commits each finished step; later GPU
-#   sessions add the missing steps (step 50 is committed so far). The merged analysis lists
+#   sessions add the missing steps (step 50 is committed so far, and plotted below; no claim
+#   is graded before every step is in). The merged analysis lists
 #   the trainings its steps came from, since GPU training is not bit-reproducible.
 # - **Model.** The paper's "LeNet" with $d \approx 3.3\cdot10^6$ matches TensorFlow's
 #   "Deep MNIST" network (3,274,634 parameters), the `paper` profile's. The default profile

@@ -103,3 +103,29 @@ def test_a_run_whose_steps_are_all_committed_is_merged_without_training(tmp_path
     merged = next((committed / cache.run_dir(config).name).glob("fits-*.json"))
     assert len(json.loads(merged.read_text())["provenance"]["trainings"]) == 2
     assert not (committed / cache.run_dir(config).name / PARTS).exists()
+
+
+def test_a_partly_committed_analysis_is_shown_and_not_graded(tmp_path):
+    """Before every step is in, the committed steps are plotted; the run still counts as
+    missing, so no claim is computed, and the reason names the steps."""
+    from companion.outcomes import assemble, load_committed
+    from companion.report import pending
+    from companion.step_split import commit_part
+
+    (_, config), = registry.resolve("alain-3", "smoke")
+    probe = splittable(config)
+    committed = tmp_path / "committed"
+    cache = ResultsCache(tmp_path / "cache", read_only_roots=[committed])
+    step_run = step_config(config, probe, 30)
+    result = training.train(step_run, cache)
+    attach_analyses(step_run, result, cache)
+    commit_part(step_run, config, cache, committed, result)
+    cache.export(config, committed)                   # the run's result, not its analysis
+    reader = ResultsCache(tmp_path / "reader", read_only_roots=[committed])
+    runs, missing = load_committed([("MNIST", config)], reader)
+    assert [s["step"] for s in runs["MNIST"][1]["fits"]["steps"]] == [30]
+    assert runs["MNIST"][1]["fits"]["provenance"]["steps_missing"] == [60]
+    assert "1 of 2 steps (t = 30)" in missing["MNIST"] and pending(missing["MNIST"])
+    outcome = assemble("alain-3", "paper", runs, missing, {}, tmp_path / "out")
+    assert outcome.claims == [] and outcome.image.exists()
+    assert "Not complete at the paper profile" in outcome._repr_html_()

@@ -208,6 +208,7 @@ def print_claims(plan, evidence: bool = False) -> dict:
     Returns the counts by status. The paper profile on a machine without CUDA reads the
     committed results only, unless allowed (:func:`paper_on_cpu`)."""
     from .claims import FAILS, HOLDS, NOT_REACHED
+    from .report import NO_RESULT_YET
 
     pending = paper_on_cpu(plan)
     if pending:  # show what is committed rather than train for hours
@@ -221,9 +222,10 @@ def print_claims(plan, evidence: bool = False) -> dict:
         began = time.perf_counter()
         outcome = plan.run(fid)
         if outcome is not None and outcome.missing:
+            named = [label if why == NO_RESULT_YET else f"{label} ({why})"
+                     for label, why in list(outcome.missing.items())[:3]]
             print(f"  {fid:>13}  {'missing':<12} {len(outcome.missing)} run(s) without a "
-                  f"result: {', '.join(list(outcome.missing)[:3])}"
-                  + (", …" if len(outcome.missing) > 3 else ""))
+                  f"result: {', '.join(named)}" + (", …" if len(outcome.missing) > 3 else ""))
         for claim in (outcome.claims if outcome is not None else []):
             counts[claim.status] += 1
             print(f"  {fid:>13}  {claim.status:<12} {claim.claim}")

@@ -15,12 +15,13 @@ import base64
 import html
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 from . import registry
 from .plotting import save_figure, use_theme
-from .report import NO_RESULT_YET, FigureOutcome
+from .report import NO_RESULT_YET, FigureOutcome, partial_reason
 from .results import ResultsCache, atomic_write_json, data_root
 from .snapshot_curvature import analysis_key, analysis_version
 
@@ -86,12 +87,24 @@ def committed_outcome(fig_id: str, cache: ResultsCache,
 
 def load_committed(specs: list, cache: ResultsCache) -> tuple:
     """(runs, missing) of the (label, config) specs from stored results and analyses alone:
-    nothing is trained or analysed; a run lacking either is missing (``NO_RESULT_YET``)."""
+    nothing is trained or analysed; a run lacking either is missing (``NO_RESULT_YET``). A
+    long analysis committed step by step (:mod:`~companion.step_split`) and not complete
+    is shown from the steps so far, and its run still counts as missing."""
     from .snapshot_curvature import attach_analyses
+    from .step_split import SPLIT, partial_analysis, splittable
 
     runs, missing = {}, {}
     for label, config in specs:
-        result = cache.load(config)
+        result, long = cache.load(config), splittable(config)
+        others = long and replace(config, probes=tuple(p for p in config.probes if p is not long))
+        partial = None if result is None or not long or analyses_stored(config, cache) \
+            or not analyses_stored(others, cache) else \
+            partial_analysis(config, cache, (cache.read_only_roots or [None])[0])
+        if partial is not None:
+            runs[label] = (config, {**attach_analyses(others, result, cache), long.name: partial})
+            done = [entry["step"] for entry in partial[SPLIT[long.name]]]
+            missing[label] = partial_reason(done, partial["provenance"]["steps_missing"])
+            continue
         if result is None or not analyses_stored(config, cache):
             missing[label] = NO_RESULT_YET
             continue
@@ -149,9 +162,10 @@ def show_with_paper(outcome: FigureOutcome, paper: Optional[FigureOutcome],
     display(HTML(f"<div class='paper-beside' style='display:flex;gap:1em;flex-wrap:wrap'>"
                  f"{cells}</div>"))
     display(HTML(outcome._repr_html_()))
+    graded = (f"{sum(c.holds for c in paper.claims)} of {len(paper.claims)} claims hold"
+              if not paper.missing else "not complete yet, claims not computed")
     display(HTML(f"<details class='paper-profile'><summary><strong>At the paper profile"
-                 f"</strong> (committed results, {html.escape(paper.hardware)}): "
-                 f"{sum(c.holds for c in paper.claims)} of {len(paper.claims)} claims hold"
+                 f"</strong> (committed results, {html.escape(paper.hardware)}): {graded}"
                  f"</summary>{paper._repr_html_()}</details>"))
 
 

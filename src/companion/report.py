@@ -77,6 +77,19 @@ def table_parameters(config) -> dict:
 
 
 NO_RESULT_YET = "no committed result yet (it needs a GPU)"  # a paper-profile run not computed
+PARTIAL = "only part of its analysis is committed"   # a paper-profile analysis in progress
+
+
+def partial_reason(done: list, missing: list) -> str:
+    """Why a run with a partly committed analysis (shown, not graded) is still missing."""
+    shown = ", ".join(f"{t:,}" for t in done)
+    return (f"{PARTIAL}: {len(done)} of {len(done) + len(missing)} steps (t = {shown}); "
+            f"the others need a GPU session")
+
+
+def pending(why: str) -> bool:
+    """Whether a missing run waits for GPU time (not for data this machine lacks)."""
+    return why == NO_RESULT_YET or why.startswith(PARTIAL)
 
 @dataclass
 class FigureOutcome:
@@ -122,6 +135,11 @@ class FigureOutcome:
             return (f"<p><strong>Not yet at the paper profile:</strong> "
                     f"{html.escape(', '.join(self.missing))} (no committed result; it needs a "
                     "GPU). No claim is computed until every run has one.</p>")
+        if self.missing and all(pending(why) for why in self.missing.values()):
+            whys = "; ".join(f"{label}: {why}" for label, why in self.missing.items())
+            return (f"<p><strong>Not complete at the paper profile</strong> ({html.escape(whys)})"
+                    ". The figure shows what is committed; no claim is computed until every "
+                    "step is in.</p>")
         if self.missing:
             reasons = sorted(set(self.missing.values()))
             return (f"<p><strong>Not run:</strong> {len(self.missing)} run(s) need data that "

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Optional
 
 from .outcomes import analyses_stored
-from .results import atomic_write_bytes, atomic_write_json
+from .results import atomic_write_bytes, atomic_write_json, run_key
 from .snapshot_curvature import analysis_key, analysis_version
 
 # probe name → the key of its analysis that lists one entry per step, in step order
@@ -141,30 +141,51 @@ def merge_steps(whole, cache, committed: Optional[Path] = None,
     committed as a part, and made by today's code) into the cache's run folder (or
     ``into``); whether it is written."""
     probe = splittable(whole)
-    listed = SPLIT[probe.name]
     parts = [load_part(whole, t, cache, committed) for t in probe.steps]
     if any(part is None for part in parts):
         return False
-    outside = lambda p: {k: v for k, v in p.items() if k not in (listed, "provenance")}  # noqa: E731
-    if any(outside(p) != outside(parts[0]) for p in parts):
-        raise ValueError(f"the per-step {probe.name} analyses of {cache.run_dir(whole).name} "
-                         "disagree outside their steps; delete them and compute again")
-    trainings = {}
-    for t, part in zip(probe.steps, parts):
-        trainings.setdefault(part["provenance"].get("training", "unknown"), []).append(t)
-    first = {k: v for k, v in parts[0]["provenance"].items() if k != "training"}
-    merged = {**outside(parts[0]), listed: [entry for p in parts for entry in p[listed]],
-              "provenance": {**first, "options": asdict(probe),
-                             "matvecs": sum(p["provenance"]["matvecs"] for p in parts),
-                             "wall_time_s": round(sum(p["provenance"]["wall_time_s"]
-                                                      for p in parts), 2),
-                             "split_by_step": list(probe.steps), "trainings": trainings}}
+    merged = _combine(whole, parts)
     name = f"{probe.name}-{analysis_key(whole, probe)}.json"
     if into is None:
         atomic_write_json(cache.run_dir(whole) / name, merged)
     else:   # straight into the committed run, as its export would write it
         atomic_write_bytes(Path(into) / name, _compact(merged))
     return True
+
+
+def partial_analysis(whole, cache, committed: Optional[Path] = None) -> Optional[dict]:
+    """``whole``'s analysis from the steps computed so far (``provenance.steps_missing``
+    lists the others), for a figure to show before every step is in; None without any."""
+    probe = splittable(whole)
+    if probe is None:
+        return None
+    parts = [load_part(whole, t, cache, committed) for t in probe.steps]
+    if not any(parts):
+        return None
+    merged = _combine(whole, [p for p in parts if p is not None])
+    merged["provenance"]["steps_missing"] = [t for t, p in zip(probe.steps, parts) if p is None]
+    return merged
+
+
+def _combine(whole, parts: list) -> dict:
+    """One analysis listing the parts' steps in order, as one process would write it."""
+    probe = splittable(whole)
+    listed = SPLIT[probe.name]
+    outside = lambda p: {k: v for k, v in p.items() if k not in (listed, "provenance")}  # noqa: E731
+    if any(outside(p) != outside(parts[0]) for p in parts):
+        raise ValueError(f"the per-step {probe.name} analyses of {whole.model}-{run_key(whole)} "
+                         "disagree outside their steps; delete them and compute again")
+    trainings = {}
+    for part in parts:
+        steps = [entry["step"] for entry in part[listed]]
+        trainings.setdefault(part["provenance"].get("training", "unknown"), []).extend(steps)
+    first = {k: v for k, v in parts[0]["provenance"].items() if k != "training"}
+    return {**outside(parts[0]), listed: [entry for p in parts for entry in p[listed]],
+            "provenance": {**first, "options": asdict(probe),
+                           "matvecs": sum(p["provenance"]["matvecs"] for p in parts),
+                           "wall_time_s": round(sum(p["provenance"]["wall_time_s"]
+                                                    for p in parts), 2),
+                           "split_by_step": list(probe.steps), "trainings": trainings}}
 
 
 def drop_parts(whole, cache, committed: Path) -> None:
