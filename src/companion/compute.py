@@ -105,7 +105,7 @@ def compute_runs(plan, budget_s: Optional[float] = None, workers: int = 1,
     if workers <= 1:
         lines = []
         for job in jobs:
-            lines.append(_one_run(*job))
+            lines.append(_one_run(*job)[:2])
             print(lines[-1][1], flush=True)
     else:
         lines = _pooled(jobs, workers)
@@ -115,10 +115,14 @@ def compute_runs(plan, budget_s: Optional[float] = None, workers: int = 1,
     return unfinished
 
 
-def _pooled(jobs: list, workers: int) -> list:
+def _pooled(jobs: list, workers: int, run=None) -> list:
     """Run the jobs in ``workers`` processes; a run that starts from another run of the list
     (``start_from``), or that analyses a run another job trains, is submitted once that one
-    is done, so no run is trained twice (the analyses of one run then go side by side)."""
+    is done, so no run is trained twice (the analyses of one run then go side by side). A
+    job that runs out of GPU memory beside the others is run again once they are done,
+    alone (measured: nineteen of Alain et al.'s Figs. 3–6 steps side by side on an H200,
+    each eigensolve holding an 18 GiB Lanczos basis, left twelve of them out of memory)."""
+    run = run or _one_run
     trainer = {}
     for job in jobs:
         trainer.setdefault(run_key(job[4]), job)
@@ -131,22 +135,32 @@ def _pooled(jobs: list, workers: int) -> list:
     keys = set(trainer)
     waiting = [job for job in jobs if parent(job) in keys]
     threads = max(1, (os.cpu_count() or 1) // workers)
-    lines = []
+    lines, deferred, retried = [], [], set()
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(threads,),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        running = {pool.submit(_one_run, *job): job for job in jobs if job not in waiting}
-        while running:
+        running = {pool.submit(run, *job): job for job in jobs if job not in waiting}
+        while running or deferred:
+            if not running:   # the jobs that ran out of GPU memory: one at a time, alone
+                job = deferred.pop(0)
+                running[pool.submit(run, *job)] = job
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 job = running.pop(future)
+                finished, line, out_of_memory = future.result()
+                if out_of_memory and job[0] not in retried:
+                    retried.add(job[0])
+                    deferred.append(job)
+                    print(f"{line[:160]} … run again alone once the others are done",
+                          flush=True)
+                    continue
+                lines.append((finished, line))
+                print(line, flush=True)
                 key = run_key(job[4])
-                lines.append(future.result())
-                print(lines[-1][1], flush=True)
                 if trainer[key] is not job:
                     continue  # only the job that trains a run releases those waiting for it
                 for waiter in [j for j in waiting if parent(j) == key]:
                     waiting.remove(waiter)
-                    running[pool.submit(_one_run, *waiter)] = waiter
+                    running[pool.submit(run, *waiter)] = waiter
     return lines
 
 
@@ -155,13 +169,14 @@ def _init_worker(threads: int) -> None:
 
 
 def _one_run(*job) -> tuple:
-    """Train (or resume) one run; (finished?, a line saying where it stands). A run that
-    fails (e.g. out of GPU memory beside the others) is reported and leaves the rest going."""
+    """Train (or resume) one run; (finished?, a line saying where it stands, whether it ran
+    out of GPU memory). A run that fails is reported and leaves the rest going."""
     try:
-        return _train_one(*job)
+        return (*_train_one(*job), False)
     except Exception as error:  # noqa: BLE001 — reported, counted unfinished
         traceback.print_exc()
-        return False, f"Fig. {job[2]} {job[3]}: FAILED ({type(error).__name__}: {error})"[:400]
+        return (False, f"Fig. {job[2]} {job[3]}: FAILED ({type(error).__name__}: {error})"[:400],
+                isinstance(error, torch.OutOfMemoryError))
     finally:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()  # the next run in this worker process gets the memory
