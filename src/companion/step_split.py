@@ -124,7 +124,7 @@ def split_by_step(runs: list, cache, committed: Optional[Path] = None,
         missing = [t for t in probe.steps if load_part(config, t, cache, committed) is None]
         if not missing:
             folder = _committed_dir(config, cache, committed)
-            into = folder if commit and (folder / "result.json").exists() else None
+            into = folder if commit and folder and (folder / "result.json").exists() else None
             merge_steps(config, cache, committed, into=into)
             if into is not None:
                 drop_parts(config, cache, committed)
