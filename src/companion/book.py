@@ -4,7 +4,8 @@ then render the book, in a staging folder so nothing is written into ``book/``.
     python -m companion.book [--profile default] [--out _build] [--param name=value ...]
 
 Steps: copy the book's sources (``_config.yml``, ``_toc.yml``, ``references.bib``,
-``book/*.md``) to ``<out>/source``; execute each chapter (``companion.reproduce``; a chapter
+``book/*.md``) to ``<out>/source``, the introduction's ``{paper-status}`` line becoming the
+table of committed paper-profile results (:mod:`companion.paper_status`); execute each chapter (``companion.reproduce``; a chapter
 that fails stops the build, and its partial notebook is kept as ``*.failed.ipynb`` beside
 where it would have gone); then ``jupyter-book build`` with warnings as errors, so a glue
 reference to a number the run did not produce fails the build too. The HTML is in
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from . import registry
+from . import paper_status, registry
 from .config import ParameterError
 from .notebooks import execute_notebook, notebook_parameters
 from .reproduce import Plan, _parse_params, _split_params
@@ -43,6 +44,8 @@ def stage_sources(stage: Path) -> None:
         shutil.copy2(REPO_ROOT / name, stage / name)
     for page in (REPO_ROOT / "book").glob("*.md"):
         shutil.copy2(page, stage / "book" / page.name)
+    intro = stage / "book" / "intro.md"   # where the paper profile stands, counted now
+    intro.write_text(intro.read_text().replace(paper_status.MARKER, paper_status.status_table()))
 
 
 def build(profile: str = "default", out: Path = REPO_ROOT, params: Optional[dict] = None,
