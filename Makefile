@@ -4,6 +4,7 @@
 #   make test          # whole suite, every chapter notebook at the smoke profile
 #   make book          # execute the chapters with Papermill, render the Jupyter Book
 #   make bench         # performance figures
+#   make paper-status  # which figures have committed paper-profile (GPU) results
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -21,10 +22,10 @@ export PYTHONUNBUFFERED := 1
 # Two torch threads that busy-wait slow each other ~9x on a shared 2-core machine (make bench).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help setup reproduce claims test test-fast book bench list clean-results
+.PHONY: help setup reproduce claims test test-fast book bench list paper-status clean-results
 
 help:
-	@sed -n '2,6p' Makefile
+	@sed -n '2,7p' Makefile
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +59,9 @@ book: setup
 
 bench: setup
 	$(PY) -m companion.bench
+
+paper-status: setup
+	@$(PY) -m companion.paper_status
 
 clean-results:
 	rm -rf data/results _build
