@@ -268,8 +268,8 @@ display(HTML(regime_table(outcomes, replay(plan, plan.output_dir / "passes"))))
 #   and 80 with the passes check's replay, more than one lent GPU session. `reproduce
 #   compute` therefore gives each step its own job and commits each finished step; later GPU
 #   sessions add the missing steps (step 50 is committed so far, and plotted below; no claim
-#   is graded before every step is in). The merged analysis lists
-#   the trainings its steps came from, since GPU training is not bit-reproducible.
+#   is graded before every step is in). The merged analysis lists the trainings its steps
+#   came from, since GPU training is not bit-reproducible.
 # - **Model.** The paper's "LeNet" with $d \approx 3.3\cdot10^6$ matches TensorFlow's
 #   "Deep MNIST" network (3,274,634 parameters), the `paper` profile's. The default profile
 #   uses a LeNet-5-sized network (50,642 parameters) so that each figure runs in minutes.

@@ -5,11 +5,11 @@ then render the book, in a staging folder so nothing is written into ``book/``.
 
 Steps: copy the book's sources (``_config.yml``, ``_toc.yml``, ``references.bib``,
 ``book/*.md``) to ``<out>/source``, the introduction's ``{paper-status}`` line becoming the
-table of committed paper-profile results (:mod:`companion.paper_status`); execute each chapter (``companion.reproduce``; a chapter
-that fails stops the build, and its partial notebook is kept as ``*.failed.ipynb`` beside
-where it would have gone); then ``jupyter-book build`` with warnings as errors, so a glue
-reference to a number the run did not produce fails the build too. The HTML is in
-``<out>/_build/html``.
+table of committed paper-profile results (:mod:`companion.paper_status`); execute each
+chapter (``companion.reproduce``; a chapter that fails stops the build, and its partial
+notebook is kept as ``*.failed.ipynb`` beside where it would have gone); then
+``jupyter-book build`` with warnings as errors, so a glue reference to a number the run did
+not produce fails the build too. The HTML is in ``<out>/_build/html``.
 """
 
 from __future__ import annotations

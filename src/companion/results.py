@@ -205,15 +205,20 @@ class ResultsCache:
             result["step_log"] = log[every - 1::every] + ([log[-1]] if len(log) % every else [])
             result["step_log_every"] = every
         target = Path(dest or self.read_only_roots[0]) / source.name
-        compact = lambda obj: json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()  # noqa: E731
-        atomic_write_bytes(target / "result.json", compact(result))
+        atomic_write_bytes(target / "result.json", compact_json(result))
         from .snapshot_curvature import analysis_key
 
         for probe in config.probes:   # its post-hoc analyses, <probe>-<key>.json
             analysis = source / f"{probe.name}-{analysis_key(config, probe)}.json"
             if getattr(probe, "post_hoc", False) and analysis.exists():
-                atomic_write_bytes(target / analysis.name, compact(json.loads(analysis.read_text())))
+                atomic_write_bytes(target / analysis.name,
+                                   compact_json(json.loads(analysis.read_text())))
         return target
+
+
+def compact_json(obj) -> bytes:
+    """``obj`` as the committed copies store it: compact, keys sorted."""
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
 
 def provenance(config: RunConfig, device: torch.device, wall_time_s: float) -> dict:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Optional
 
 from .outcomes import analyses_stored
-from .results import atomic_write_bytes, atomic_write_json, run_key
+from .results import atomic_write_bytes, atomic_write_json, compact_json, run_key
 from .snapshot_curvature import analysis_key, analysis_version
 
 # probe name → the key of its analysis that lists one entry per step, in step order
@@ -61,8 +61,7 @@ def _at_step(probe, step: int):
 def training_fingerprint(result: dict) -> str:
     """Which training made a run's weights: a hash of its history (losses and accuracies
     at every evaluation), equal for two bit-identical trainings."""
-    text = json.dumps(result["history"], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    return hashlib.sha256(compact_json(result["history"])).hexdigest()[:12]
 
 
 def _part_name(whole, step: int) -> str:
@@ -100,12 +99,8 @@ def commit_part(step_run, whole, cache, committed: Path, result: dict) -> Path:
     part = json.loads((cache.run_dir(step_run) / name).read_text())
     part["provenance"]["training"] = training_fingerprint(result)
     target = _committed_dir(whole, cache, committed) / PARTS / name
-    atomic_write_bytes(target, _compact(part))
+    atomic_write_bytes(target, compact_json(part))
     return target
-
-
-def _compact(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
 
 def split_by_step(runs: list, cache, committed: Optional[Path] = None,
@@ -140,16 +135,15 @@ def merge_steps(whole, cache, committed: Optional[Path] = None,
     """Write ``whole``'s analysis from its per-step analyses (each stored in the cache or
     committed as a part, and made by today's code) into the cache's run folder (or
     ``into``); whether it is written."""
-    probe = splittable(whole)
-    parts = [load_part(whole, t, cache, committed) for t in probe.steps]
-    if any(part is None for part in parts):
+    merged = partial_analysis(whole, cache, committed)
+    if merged is None or merged["provenance"].pop("steps_missing"):
         return False
-    merged = _combine(whole, parts)
+    probe = splittable(whole)
     name = f"{probe.name}-{analysis_key(whole, probe)}.json"
     if into is None:
         atomic_write_json(cache.run_dir(whole) / name, merged)
     else:   # straight into the committed run, as its export would write it
-        atomic_write_bytes(Path(into) / name, _compact(merged))
+        atomic_write_bytes(Path(into) / name, compact_json(merged))
     return True
 
 
