@@ -6,7 +6,7 @@ from companion import paper_status, registry, training
 from companion.paper_status import (COMMITTED, NOT_YET, PARTIAL, STALE, committed_cache,
                                     figure_status, status_table)
 from companion.results import ResultsCache
-from companion.snapshot_curvature import attach_analyses
+from companion.analyses import attach_analyses
 from companion.step_split import commit_part, splittable, step_config
 
 

@@ -135,7 +135,7 @@ def test_compute_analyses_every_figure_of_a_shared_run(tmp_path, monkeypatch, ca
     run is trained once, and each figure's analysis is computed and committed."""
     from companion import reproduce, results
     from companion.registry import resolve
-    from companion.snapshot_curvature import analysis_key
+    from companion.analyses import analysis_key
 
     monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
     monkeypatch.setattr(results, "REPO_ROOT", tmp_path / "repo")

@@ -102,7 +102,7 @@ def test_export_copies_result_and_analyses_and_thins_a_long_step_log(tmp_path):
     from companion.results import STEP_LOG_KEPT, ResultsCache
 
     from companion.probes_spectra import DenseSpectrum
-    from companion.snapshot_curvature import analysis_key
+    from companion.analyses import analysis_key
 
     cache = ResultsCache(tmp_path / "cache", read_only_roots=[tmp_path / "paper"])
     config = RunConfig(seed=7, probes=(DenseSpectrum(),))

@@ -1,17 +1,16 @@
 """Snapshots along training and their post-hoc analyses (Alain et al. 2019): the numerics
-against dense float64 references, the training loop's snapshots, the analysis cache."""
+against dense float64 references, the training loop's snapshots, the analysis cache (the
+loss along single directions: test_probes_directions.py)."""
 
-import copy
 import math
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from companion import snapshot_curvature as sc
+from companion.analyses import attach_analyses
 from companion.config import ParameterError, RunConfig, validate
-from companion.hessian import HessianOperator
 from companion.lanczos import lanczos
 from companion.optim import RMSPropTF
 from companion.probes import Metrics
@@ -71,45 +70,6 @@ def test_rmsprop_torch_variant_matches_torch_and_tf_variant_follows_its_formula(
     torch.testing.assert_close(w.detach(), theta)
 
 
-def _tiny():
-    torch.manual_seed(1)
-    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3)).double()
-    x, y = torch.randn(20, 4, dtype=torch.float64), torch.randint(0, 3, (20,))
-    return model, x, y
-
-
-def test_loss_at_and_the_quadratic_model_against_the_dense_hessian():
-    model, x, y = _tiny()
-    op = HessianOperator(model, nn.functional.cross_entropy, [(x[:12], y[:12]), (x[12:], y[12:])])
-    params = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    delta = 1e-2 * torch.randn(op.dim, dtype=torch.float64)
-    ref = copy.deepcopy(model)
-    nn.utils.vector_to_parameters(params + delta, ref.parameters())
-    expected = float(nn.functional.cross_entropy(ref(x), y))
-    assert op.loss_at(delta) == pytest.approx(expected, rel=1e-12)
-    assert op.loss_at(None) == pytest.approx(op.loss(), rel=1e-12)
-    # along a dense eigenvector the loss is quadratic to third order: y → λ as α → 0
-    H = torch.stack([op @ e for e in torch.eye(op.dim, dtype=torch.float64)], 1)
-    lam, vecs = torch.linalg.eigh((H + H.T) / 2)
-    v, g = vecs[:, -1], op.gradient()
-    c = float(g @ v)
-    alphas = np.linspace(-1e-2, 1e-2, 11) / abs(c)
-    deltas = sc.losses_along(op, c * v, alphas)
-    assert sc.fitted_curvature(alphas, deltas, c) == pytest.approx(float(lam[-1]), rel=1e-3)
-    np.testing.assert_allclose(deltas, sc.quadratic_model(alphas, c, float(lam[-1])),
-                               rtol=2e-2, atol=1e-12)
-    assert sc.curvature_along(op, v) == pytest.approx(float(lam[-1]), rel=1e-9)
-
-
-def test_line_search_finds_minima_and_flags_unbounded_directions():
-    out = sc.line_search(lambda a: (a - 3.0) ** 2 - 9.0)
-    assert out["alpha"] == pytest.approx(3.0, rel=2e-3) and not out["unbounded"]
-    assert out["evals"] < 40
-    assert sc.line_search(lambda a: -a, cap=100)["unbounded"]
-    rising = sc.line_search(lambda a: a)  # no descent even at alpha0: stays in [0, alpha0]
-    assert rising["alpha"] <= 1e-3 and rising["delta"] <= 1e-3
-
-
 def test_principal_cosines():
     q, _ = torch.linalg.qr(torch.randn(30, 4, dtype=torch.float64))
     assert sc.principal_cosines(q, q[:, [2, 0, 3, 1]]) == pytest.approx([1.0] * 4)
@@ -149,16 +109,16 @@ def test_snapshots_and_analyses_are_saved_and_reused(tmp_path):
     final = torch.load(cache.weights_path(config))
     snap = torch.load(cache.snapshot_path(config, 20))
     assert all(torch.equal(final[k], snap[k]) for k in final)
-    out = sc.attach_analyses(config, result, cache)
+    out = attach_analyses(config, result, cache)
     kept = out["kept"]
     i = kept["steps"].index(5)  # at t0 itself, vᵀHv is the eigenvalue
     assert kept["q_top"]["5"][i] == pytest.approx(kept["lam_top"][i], rel=1e-3)
     assert kept["q_bottom"]["5"][i] == pytest.approx(kept["lam_bottom"][i], rel=1e-3)
     assert kept["lam_bottom"][i] < 0 < kept["lam_top"][i]
     assert kept["provenance"]["matvecs"] > 0
-    again = sc.attach_analyses(config, result, cache)  # from the cache: no products
+    again = attach_analyses(config, result, cache)  # from the cache: no products
     assert again["kept"] == kept
-    fits = sc.attach_analyses(config.with_overrides(
+    fits = attach_analyses(config.with_overrides(
         probes=(Metrics(n_eval=256), DirectionFits(n_hessian=64, steps=(20,), la=1, sa=1,
                                                    n_fit=5, n_slice=5, search_rtol=1e-2))),
         result, cache)["fits"]

@@ -5,7 +5,7 @@ import json
 
 from companion import registry, training
 from companion.results import ResultsCache
-from companion.snapshot_curvature import analysis_version, attach_analyses
+from companion.analyses import analysis_version, attach_analyses
 from companion.step_split import merge_steps, split_by_step, splittable, step_config
 
 
@@ -29,7 +29,7 @@ def test_a_split_analysis_merges_into_what_one_process_writes(tmp_path):
     two = attach_analyses(config, training.train(config, cache), cache)["fits"]  # loaded
     assert two["steps"] == one["steps"] and two["ranges"] == one["ranges"]
     assert two["provenance"]["split_by_step"] == [30, 60]
-    assert two["provenance"]["analysis_version"] == analysis_version(config)
+    assert two["provenance"]["analysis_version"] == analysis_version(config, splittable(config))
     assert two["provenance"]["options"] == one["provenance"]["options"]
     assert split_by_step([("alain-3", "MNIST", config)], cache) == [
         ("alain-3", "MNIST", config, None)]   # stored now: one job, which loads it
@@ -50,7 +50,7 @@ def test_committed_parts_let_a_later_session_finish_the_analysis(tmp_path, monke
     with the trainings its parts came from, and deletes the parts."""
 
     from companion import reproduce, results
-    from companion.snapshot_curvature import analysis_key
+    from companion.analyses import analysis_key
     from companion.step_split import PARTS, commit_part, load_part
 
     (_, config), = registry.resolve("alain-3", "smoke")

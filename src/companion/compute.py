@@ -29,7 +29,7 @@ from .progress import Reporter
 from .registry import replay_runs
 from .results import ResultsCache, run_key
 from .outcomes import analyses_stored
-from .snapshot_curvature import analysis_key, attach_analyses
+from .analyses import analysis_key, attach_analyses
 from .step_split import commit_part, drop_parts, merge_steps, split_by_step
 
 

@@ -23,7 +23,7 @@ from . import registry
 from .plotting import save_figure, use_theme
 from .report import NO_RESULT_YET, FigureOutcome, partial_reason
 from .results import ResultsCache, atomic_write_json, data_root
-from .snapshot_curvature import analysis_key, analysis_version
+from .analyses import analysis_key, analysis_version
 
 
 def assemble(fig_id: str, profile: str, runs: dict, missing: dict, parameters: dict,
@@ -90,7 +90,7 @@ def load_committed(specs: list, cache: ResultsCache) -> tuple:
     nothing is trained or analysed; a run lacking either is missing (``NO_RESULT_YET``). A
     long analysis committed step by step (:mod:`~companion.step_split`) and not complete
     is shown from the steps so far, and its run still counts as missing."""
-    from .snapshot_curvature import attach_analyses
+    from .analyses import attach_analyses
     from .step_split import SPLIT, partial_analysis, splittable
 
     runs, missing = {}, {}
@@ -125,10 +125,10 @@ def analyses_stored(config, cache: ResultsCache, current: bool = False) -> bool:
     would be computed); with ``current``, made by today's code as well."""
     name = cache.run_dir(config).name
 
-    def stored(path: Path) -> bool:
+    def stored(path: Path, probe) -> bool:
         return path.exists() and (not current or json.loads(path.read_text())["provenance"]
-                                  .get("analysis_version") == analysis_version(config))
-    return all(any(stored(root / name / f"{p.name}-{analysis_key(config, p)}.json")
+                                  .get("analysis_version") == analysis_version(config, probe))
+    return all(any(stored(root / name / f"{p.name}-{analysis_key(config, p)}.json", p)
                    for root in (cache.root, *cache.read_only_roots))
                for p in config.probes if getattr(p, "post_hoc", False))
 

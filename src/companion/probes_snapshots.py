@@ -6,8 +6,9 @@ A post-hoc probe has ``post_hoc = True``, options as dataclass fields (validated
 ``problems()`` before anything runs, set by overrides like any probe's), and
 ``analyze(snapshots, config, result) -> dict``. Its options are *not* part of the run's
 identity: figures that analyse one trajectory differently share its training.
-:func:`companion.snapshot_curvature.attach_analyses` runs them (the figures' ``Plan`` calls
-it) and caches each analysis on disk, keyed by the run, the probe's options and the code.
+:func:`companion.analyses.attach_analyses` runs them (the figures' ``Plan`` calls it) and
+caches each analysis on disk, keyed by the run and the probe's options, stamped with the
+version of the code in the probe's ``sources`` (the modules that make its numbers).
 
 Every probe measures on the same fixed subset of ``n_hessian`` training examples at every
 step, and shares eigenpairs through :meth:`Snapshots.eigenpairs` (cached per step, side,
@@ -34,6 +35,7 @@ def _steps_problems(name: str, steps) -> list:
 class _Eigen:
     """Options shared by the probes: the Hessian subset and the extreme eigenpairs."""
 
+    sources: ClassVar[tuple] = ("snapshot_curvature.py", "probes_snapshots.py")
     n_hessian: int = 1000
     la: int = 3                  # LA(la): the la largest eigenpairs
     sa: int = 1                  # SA(sa): the sa smallest (most negative)
@@ -132,6 +134,7 @@ class DirectionFits(_Eigen):
 
     name: ClassVar[str] = "fits"
     post_hoc: ClassVar[bool] = True
+    sources: ClassVar[tuple] = (*_Eigen.sources, "probes_directions.py")
     steps: tuple = (50, 2000, 8000)
     la: int = 6
     sa: int = 6
@@ -153,50 +156,9 @@ class DirectionFits(_Eigen):
         return out
 
     def analyze(self, snaps, config, result) -> dict:
-        import numpy as np
+        from .probes_directions import analyze_directions
 
-        from . import snapshot_curvature as sc
-
-        out = []
-        for t in self._steps(config):
-            top, bottom = self._pairs(snaps, t)
-            op = snaps.operator(t, self.n_hessian)
-            g = op.gradient().double().cpu()
-            loss = op.loss_at(None)
-            directions = []
-            for which, pair in (("LA", top), ("SA", bottom)):
-                for i in range(pair["vecs"].shape[1]):
-                    v = pair["vecs"][:, i].double()
-                    lam, c = float(pair["vals"][i]), float(g @ v)
-                    along = (lambda a, v=v, c=c: sc.losses_along(op, c * v, [a])[0])
-                    row = {"which": which, "index": i, "lam": lam, "c": c,
-                           **sc.line_search(along, rtol=self.search_rtol)}
-                    row["fitted"] = []
-                    for A in self.ranges:
-                        alphas = np.linspace(-A, A, self.n_fit)
-                        row["fitted"].append(sc.fitted_curvature(
-                            alphas, sc.losses_along(op, c * v, alphas), c))
-                    if i == 0:
-                        row["slices"] = self._slices(op, v, c, lam, row["alpha"])
-                    directions.append(row)
-            snaps.num_matvecs += op.num_matvecs
-            out.append({"step": t, "loss": loss, "grad_norm": float(g.norm()),
-                        "directions": directions})
-        return {"ranges": list(self.ranges), "steps": out}
-
-    def _slices(self, op, v, c, lam, alpha_star) -> list:
-        import numpy as np
-
-        from .snapshot_curvature import losses_along, quadratic_model
-
-        wide = 2 * alpha_star if alpha_star > 0 else 2 * max(self.ranges)
-        out = []
-        for A in (*self.ranges, wide):
-            alphas = np.linspace(-A, A, self.n_slice)
-            out.append({"range": float(A), "alphas": alphas.tolist(),
-                        "true": losses_along(op, c * v, alphas).tolist(),
-                        "quadratic": quadratic_model(alphas, c, lam).tolist()})
-        return out
+        return analyze_directions(self, snaps, config)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from .hessian import HessianOperator
 from .lanczos import lanczos
 
 METHODS = ("dense", "lanczos")
+SOURCES = ("snapshot_curvature.py", "probes_spectra.py", "dense.py", "ggn.py")  # of the numbers
 SIGNIFICANT = 8  # digits kept of each stored eigenvalue (the result files stay small)
 
 
@@ -48,6 +49,7 @@ class DenseSpectrum:
 
     name: ClassVar[str] = "spectrum"
     post_hoc: ClassVar[bool] = True
+    sources: ClassVar[tuple] = SOURCES
     n_hessian: int = 0
     at_init: bool = True
     ggn: bool = False
@@ -128,6 +130,7 @@ class LineBetween:
 
     name: ClassVar[str] = "line"
     post_hoc: ClassVar[bool] = True
+    sources: ClassVar[tuple] = SOURCES
     alphas: tuple = LINE_ALPHAS
     n_eval: int = 1000
 

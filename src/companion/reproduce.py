@@ -38,7 +38,7 @@ from .outcomes import (assemble, committed_outcome, load_committed, same_as_pape
 from .report import FigureOutcome
 from .notebooks import execute_notebook, notebook_parameters
 from .results import ResultsCache, data_root
-from .snapshot_curvature import attach_analyses
+from .analyses import attach_analyses
 
 
 def results_root(profile: str) -> Path:

@@ -206,7 +206,7 @@ class ResultsCache:
             result["step_log_every"] = every
         target = Path(dest or self.read_only_roots[0]) / source.name
         atomic_write_bytes(target / "result.json", compact_json(result))
-        from .snapshot_curvature import analysis_key
+        from .analyses import analysis_key
 
         for probe in config.probes:   # its post-hoc analyses, <probe>-<key>.json
             analysis = source / f"{probe.name}-{analysis_key(config, probe)}.json"

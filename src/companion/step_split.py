@@ -32,7 +32,7 @@ from typing import Optional
 
 from .outcomes import analyses_stored
 from .results import atomic_write_bytes, atomic_write_json, compact_json, run_key
-from .snapshot_curvature import analysis_key, analysis_version
+from .analyses import analysis_key, analysis_version
 
 # probe name → the key of its analysis that lists one entry per step, in step order
 SPLIT = {"fits": "steps"}
@@ -82,7 +82,7 @@ def load_part(whole, step: int, cache, committed: Optional[Path] = None) -> Opti
         if not path.exists():
             continue
         part = json.loads(path.read_text())
-        if part["provenance"]["analysis_version"] != analysis_version(whole):
+        if part["provenance"]["analysis_version"] != analysis_version(whole, splittable(whole)):
             continue
         if "training" not in part["provenance"] and (own / "result.json").exists():
             trained = json.loads((own / "result.json").read_text())

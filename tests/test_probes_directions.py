@@ -1,0 +1,52 @@
+"""The loss along single eigenvectors (Figs. 3–6 of Alain et al. 2019): float64 losses and
+their quadratic model against a dense Hessian, and the line search."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from companion.hessian import HessianOperator
+from companion.probes_directions import fitted_curvature, line_search, losses_along, quadratic_model
+from companion.snapshot_curvature import curvature_along
+
+
+def _tiny():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3)).double()
+    x, y = torch.randn(20, 4, dtype=torch.float64), torch.randint(0, 3, (20,))
+    return model, x, y
+
+
+def test_loss_at_and_the_quadratic_model_against_the_dense_hessian():
+    model, x, y = _tiny()
+    op = HessianOperator(model, nn.functional.cross_entropy, [(x[:12], y[:12]), (x[12:], y[12:])])
+    params = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    delta = 1e-2 * torch.randn(op.dim, dtype=torch.float64)
+    ref = copy.deepcopy(model)
+    nn.utils.vector_to_parameters(params + delta, ref.parameters())
+    expected = float(nn.functional.cross_entropy(ref(x), y))
+    assert op.loss_at(delta) == pytest.approx(expected, rel=1e-12)
+    assert op.loss_at(None) == pytest.approx(op.loss(), rel=1e-12)
+    # along a dense eigenvector the loss is quadratic to third order: y → λ as α → 0
+    H = torch.stack([op @ e for e in torch.eye(op.dim, dtype=torch.float64)], 1)
+    lam, vecs = torch.linalg.eigh((H + H.T) / 2)
+    v, g = vecs[:, -1], op.gradient()
+    c = float(g @ v)
+    alphas = np.linspace(-1e-2, 1e-2, 11) / abs(c)
+    deltas = losses_along(op, c * v, alphas)
+    assert fitted_curvature(alphas, deltas, c) == pytest.approx(float(lam[-1]), rel=1e-3)
+    np.testing.assert_allclose(deltas, quadratic_model(alphas, c, float(lam[-1])),
+                               rtol=2e-2, atol=1e-12)
+    assert curvature_along(op, v) == pytest.approx(float(lam[-1]), rel=1e-9)
+
+
+def test_line_search_finds_minima_and_flags_unbounded_directions():
+    out = line_search(lambda a: (a - 3.0) ** 2 - 9.0)
+    assert out["alpha"] == pytest.approx(3.0, rel=2e-3) and not out["unbounded"]
+    assert out["evals"] < 40
+    assert line_search(lambda a: -a, cap=100)["unbounded"]
+    rising = line_search(lambda a: a)  # no descent even at alpha0: stays in [0, alpha0]
+    assert rising["alpha"] <= 1e-3 and rising["delta"] <= 1e-3
