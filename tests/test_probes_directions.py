@@ -50,3 +50,34 @@ def test_line_search_finds_minima_and_flags_unbounded_directions():
     assert line_search(lambda a: -a, cap=100)["unbounded"]
     rising = line_search(lambda a: a)  # no descent even at alpha0: stays in [0, alpha0]
     assert rising["alpha"] <= 1e-3 and rising["delta"] <= 1e-3
+
+
+def test_every_point_along_a_direction_costs_one_forward_pass(tmp_path, monkeypatch):
+    from companion.analyses import attach_analyses
+    from companion.config import RunConfig
+    from companion.probes import Metrics
+    from companion.probes_snapshots import DirectionFits
+    from companion.results import ResultsCache
+    from companion.training import train
+
+    probe = DirectionFits(n_hessian=64, steps=(20,), la=1, sa=1, n_fit=5, n_slice=5,
+                          search_rtol=1e-2)
+    config = RunConfig(model="lenet_small", dataset="mnist10k", augment=False,
+                       optimizer="rmsprop", lr=3.6e-4, momentum=0.22, batch_size=32,
+                       n_train=256, n_test=64, max_steps=20, snapshot_steps=(0, 20),
+                       device="cpu", probes=(Metrics(n_eval=256), probe))
+    cache = ResultsCache(tmp_path / "runs", read_only_roots=[])
+    result = train(config, cache)
+    calls, loss_at = [], HessianOperator.loss_at
+
+    def counted(self, *args, **kwargs):
+        calls.append(args[0] if args else kwargs.get("delta"))
+        return loss_at(self, *args, **kwargs)
+
+    monkeypatch.setattr(HessianOperator, "loss_at", counted)
+    rows = attach_analyses(config, result, cache)["fits"]["steps"][0]["directions"]
+    searched = sum(r["evals"] for r in rows)
+    fitted = len(rows) * len(probe.ranges) * probe.n_fit
+    sliced = sum(len(r["slices"]) * probe.n_slice for r in rows if "slices" in r)
+    assert sum(d is None for d in calls) == 1          # the loss at the step, once
+    assert len(calls) == 1 + searched + fitted + sliced and searched >= 2 * len(rows)

@@ -129,3 +129,33 @@ def test_a_partly_committed_analysis_is_shown_and_not_graded(tmp_path):
     outcome = assemble("alain-3", "paper", runs, missing, {}, tmp_path / "out")
     assert outcome.claims == [] and outcome.image.exists()
     assert "Not complete at the paper profile" in outcome._repr_html_()
+
+
+def test_a_part_made_by_earlier_code_is_shown_marked_stale_and_computed_again(tmp_path):
+    from companion.outcomes import assemble, load_committed
+    from companion.step_split import commit_part, load_part
+
+    (_, config), = registry.resolve("alain-3", "smoke")
+    probe = splittable(config)
+    committed = tmp_path / "committed"
+    cache = ResultsCache(tmp_path / "cache", read_only_roots=[committed])
+    step_run = step_config(config, probe, 30)
+    result = training.train(step_run, cache)
+    attach_analyses(step_run, result, cache)
+    part = commit_part(step_run, config, cache, committed, result)
+    cache.export(config, committed)
+    old = json.loads(part.read_text())
+    old["provenance"]["analysis_version"] = "0123456789ab"   # as earlier line searches made it
+    part.write_text(json.dumps(old))
+    reader = ResultsCache(tmp_path / "reader", read_only_roots=[committed])
+    assert load_part(config, 30, reader, committed) is None
+    assert load_part(config, 30, reader, committed, current=False)["stale"]["made_by"] == \
+        "0123456789ab"
+    runs, missing = load_committed([("MNIST", config)], reader)
+    fits = runs["MNIST"][1]["fits"]
+    assert [s["step"] for s in fits["steps"]] == [30] and fits["stale"]["steps"] == [30]
+    page = assemble("alain-3", "paper", runs, missing, {}, tmp_path / "out")._repr_html_()
+    assert "Made by earlier code:</strong> the fits analysis of run MNIST" in page
+    assert "t = 30 made by earlier code; the steps need a GPU session" in missing["MNIST"]
+    jobs = split_by_step([("alain-3", "MNIST", config)], reader, committed)
+    assert [label for _, label, _, _ in jobs] == ["MNIST · step 30", "MNIST · step 60"]

@@ -78,7 +78,8 @@ def attach_analyses(config, result: dict, cache, reporter=None) -> dict:
         current = [f for _, f in found if f["provenance"]["analysis_version"] == version]
         committed = [f for i, f in found if i > 0]  # made by other code: shown, marked stale
         if current or committed:
-            out[probe.name] = current[0] if current else {**committed[0], "stale": True}
+            out[probe.name] = current[0] if current else {**committed[0], "stale": {
+                "made_by": committed[0]["provenance"]["analysis_version"], "current": version}}
             continue
         if snaps is None:
             from .training import train

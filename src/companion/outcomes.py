@@ -99,11 +99,13 @@ def load_committed(specs: list, cache: ResultsCache) -> tuple:
         others = long and replace(config, probes=tuple(p for p in config.probes if p is not long))
         partial = None if result is None or not long or analyses_stored(config, cache) \
             or not analyses_stored(others, cache) else \
-            partial_analysis(config, cache, (cache.read_only_roots or [None])[0])
+            partial_analysis(config, cache, (cache.read_only_roots or [None])[0],
+                             current=False)
         if partial is not None:
             runs[label] = (config, {**attach_analyses(others, result, cache), long.name: partial})
             done = [entry["step"] for entry in partial[SPLIT[long.name]]]
-            missing[label] = partial_reason(done, partial["provenance"]["steps_missing"])
+            missing[label] = partial_reason(done, partial["provenance"]["steps_missing"],
+                                            partial.get("stale", {}).get("steps", ()))
             continue
         if result is None or not analyses_stored(config, cache):
             missing[label] = NO_RESULT_YET

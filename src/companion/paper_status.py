@@ -40,7 +40,8 @@ def run_status(config, cache: ResultsCache) -> str:
         return COMMITTED
     if analyses_stored(config, cache):
         return STALE
-    if splittable(config) and partial_analysis(config, cache, cache.read_only_roots[0]):
+    committed = cache.read_only_roots[0]
+    if splittable(config) and partial_analysis(config, cache, committed, current=False):
         return PARTIAL
     return NOT_YET
 

@@ -80,11 +80,14 @@ NO_RESULT_YET = "no committed result yet (it needs a GPU)"  # a paper-profile ru
 PARTIAL = "only part of its analysis is committed"   # a paper-profile analysis in progress
 
 
-def partial_reason(done: list, missing: list) -> str:
-    """Why a run with a partly committed analysis (shown, not graded) is still missing."""
+def partial_reason(done: list, missing: list, stale: tuple = ()) -> str:
+    """Why a run with a partly committed analysis (shown, not graded) is still missing
+    (``stale``: the steps shown that earlier code made, to be computed again)."""
     shown = ", ".join(f"{t:,}" for t in done)
-    return (f"{PARTIAL}: {len(done)} of {len(done) + len(missing)} steps (t = {shown}); "
-            f"the others need a GPU session")
+    again = (f", t = {', '.join(f'{t:,}' for t in stale)} made by earlier code" if stale
+             else "")
+    return (f"{PARTIAL}: {len(done)} of {len(done) + len(missing)} steps (t = {shown}){again}; "
+            f"the {'steps' if stale else 'others'} need a GPU session")
 
 
 def pending(why: str) -> bool:
@@ -107,7 +110,16 @@ class FigureOutcome:
     missing: dict = field(default_factory=dict)  # label -> why its data could not be loaded
 
     def stale_runs(self) -> list:
-        return [(label, r["stale"]) for label, (_, r) in self.runs.items() if r.get("stale")]
+        """(what, stamp) of each run, or post-hoc analysis of a run, shown from a committed
+        result that earlier code made (its stamp names both versions)."""
+        out = []
+        for label, (config, r) in self.runs.items():
+            if r.get("stale"):
+                out.append((f"run {label}", r["stale"]))
+            out += [(f"the {p.name} analysis of run {label}", r[p.name]["stale"])
+                    for p in config.probes if getattr(p, "post_hoc", False)
+                    and isinstance(r.get(p.name), dict) and r[p.name].get("stale")]
+        return out
 
     def parameters_table(self) -> str:
         """One row per run with the parameters that differ between its runs."""
@@ -154,9 +166,9 @@ class FigureOutcome:
     def _repr_html_(self) -> str:
         f = self.figure
         stale = "".join(
-            f"<p><strong>Made by earlier code:</strong> run {html.escape(label)} was computed "
+            f"<p><strong>Made by earlier code:</strong> {html.escape(what)} was computed "
             f"by code version <code>{s['made_by']}</code>; the current version is "
-            f"<code>{s['current']}</code>.</p>" for label, s in self.stale_runs())
+            f"<code>{s['current']}</code>.</p>" for what, s in self.stale_runs())
         return (
             f"<div class='figure-outcome' data-figure='{html.escape(f.id)}'>"
             f"<p><strong>{html.escape(display_name(f.id))} ({_caption_source(f)}).</strong> "

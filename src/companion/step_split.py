@@ -11,10 +11,12 @@ would have written: the same file, key and code version, so the book, the claims
 per step, each solve is seeded by its step), so the merged numbers are the single
 process's (tested).
 
-Two trajectories at the paper profile need ≈ 80 GPU-minutes, more than one session lends.
-With ``--commit`` each finished step is therefore also committed, as a *part*, under
-``data/paper/runs/<run>/steps/``, and a later session (another machine, a fresh cache)
-computes only the steps without one. Such a session trains the run again, and GPU training
+Two trajectories at the paper profile needed ≈ 80 GPU-minutes (before the line searches
+stopped recomputing the loss at the step: a third less on the CPU), more than one
+session lends. With ``--commit`` each finished step is therefore also committed, as a
+*part*, under ``data/paper/runs/<run>/steps/``, and a later session (another machine, a
+fresh cache) computes only the steps without one (a part made by earlier analysis code
+is shown, marked stale, and computed again). Such a session trains the run again, and GPU training
 is not bit-reproducible (cuDNN picks its kernels by timing them), so parts can come from
 two trainings of the same run: each part records its training's fingerprint (a hash of the
 training history) and the merged analysis lists them (``provenance.trainings``). Once
@@ -73,22 +75,29 @@ def _committed_dir(whole, cache, committed: Optional[Path]) -> Optional[Path]:
     return None if committed is None else Path(committed) / cache.run_dir(whole).name
 
 
-def load_part(whole, step: int, cache, committed: Optional[Path] = None) -> Optional[dict]:
+def load_part(whole, step: int, cache, committed: Optional[Path] = None,
+              current: bool = True) -> Optional[dict]:
     """The analysis of ``step`` alone, made by today's code, from the cache (with its
-    training's fingerprint) or from the committed parts; None without one."""
+    training's fingerprint) or from the committed parts; None without one. Without
+    ``current``, a committed part made by earlier code is returned too, marked ``stale``
+    (for a figure to show; it is computed again all the same)."""
     own, name = cache.run_dir(whole), _part_name(whole, step)
     folder = _committed_dir(whole, cache, committed)
+    version, stale = analysis_version(whole, splittable(whole)), None
     for path in (own / name, *([folder / PARTS / name] if folder else [])):
         if not path.exists():
             continue
         part = json.loads(path.read_text())
-        if part["provenance"]["analysis_version"] != analysis_version(whole, splittable(whole)):
+        if part["provenance"]["analysis_version"] != version:
+            if not current and path.parent.name == PARTS and stale is None:
+                stale = {**part, "stale": {"made_by": part["provenance"]["analysis_version"],
+                                           "current": version}}
             continue
         if "training" not in part["provenance"] and (own / "result.json").exists():
             trained = json.loads((own / "result.json").read_text())
             part["provenance"]["training"] = training_fingerprint(trained)
         return part
-    return None
+    return stale
 
 
 def commit_part(step_run, whole, cache, committed: Path, result: dict) -> Path:
@@ -147,17 +156,23 @@ def merge_steps(whole, cache, committed: Optional[Path] = None,
     return True
 
 
-def partial_analysis(whole, cache, committed: Optional[Path] = None) -> Optional[dict]:
+def partial_analysis(whole, cache, committed: Optional[Path] = None,
+                     current: bool = True) -> Optional[dict]:
     """``whole``'s analysis from the steps computed so far (``provenance.steps_missing``
-    lists the others), for a figure to show before every step is in; None without any."""
+    lists the others), for a figure to show before every step is in; None without any.
+    Without ``current`` it includes committed steps made by earlier code, and is then
+    marked ``stale`` (those steps named)."""
     probe = splittable(whole)
     if probe is None:
         return None
-    parts = [load_part(whole, t, cache, committed) for t in probe.steps]
+    parts = [load_part(whole, t, cache, committed, current) for t in probe.steps]
     if not any(parts):
         return None
     merged = _combine(whole, [p for p in parts if p is not None])
     merged["provenance"]["steps_missing"] = [t for t, p in zip(probe.steps, parts) if p is None]
+    old = [(t, p["stale"]) for t, p in zip(probe.steps, parts) if p is not None and "stale" in p]
+    if old:
+        merged["stale"] = {**old[0][1], "steps": [t for t, _ in old]}
     return merged
 
 
@@ -165,7 +180,8 @@ def _combine(whole, parts: list) -> dict:
     """One analysis listing the parts' steps in order, as one process would write it."""
     probe = splittable(whole)
     listed = SPLIT[probe.name]
-    outside = lambda p: {k: v for k, v in p.items() if k not in (listed, "provenance")}  # noqa: E731
+    own = (listed, "provenance", "stale")
+    outside = lambda p: {k: v for k, v in p.items() if k not in own}  # noqa: E731
     if any(outside(p) != outside(parts[0]) for p in parts):
         raise ValueError(f"the per-step {probe.name} analyses of {whole.model}-{run_key(whole)} "
                          "disagree outside their steps; delete them and compute again")
