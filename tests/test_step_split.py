@@ -156,6 +156,6 @@ def test_a_part_made_by_earlier_code_is_shown_marked_stale_and_computed_again(tm
     assert [s["step"] for s in fits["steps"]] == [30] and fits["stale"]["steps"] == [30]
     page = assemble("alain-3", "paper", runs, missing, {}, tmp_path / "out")._repr_html_()
     assert "Made by earlier code:</strong> the fits analysis of run MNIST" in page
-    assert "t = 30 made by earlier code; the steps need a GPU session" in missing["MNIST"]
+    assert "t = 30 made by earlier code; these and the other steps need a GPU session" in missing["MNIST"]
     jobs = split_by_step([("alain-3", "MNIST", config)], reader, committed)
     assert [label for _, label, _, _ in jobs] == ["MNIST · step 30", "MNIST · step 60"]

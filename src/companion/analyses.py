@@ -14,6 +14,11 @@ analyses of the others current (a change to the line searches of Figs. 3–6 doe
 the committed spectra of Sagun et al. stale). An analysis made by other code is never served
 as current: in the writable cache it is computed again; a committed one is shown marked
 ``stale``.
+
+Until commit 94287bf one hash over all five analysis modules stamped every analysis. The
+analyses it stamped were restamped once with their probe's version when the modules were
+split (no numeric change), each after checking its old stamp against 94287bf's source; their
+``provenance.restamped`` says so.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def partial_reason(done: list, missing: list, stale: tuple = ()) -> str:
     again = (f", t = {', '.join(f'{t:,}' for t in stale)} made by earlier code" if stale
              else "")
     return (f"{PARTIAL}: {len(done)} of {len(done) + len(missing)} steps (t = {shown}){again}; "
-            f"the {'steps' if stale else 'others'} need a GPU session")
+            f"{'these and the other steps' if stale else 'the others'} need a GPU session")
 
 
 def pending(why: str) -> bool:
