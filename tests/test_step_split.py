@@ -110,17 +110,8 @@ def test_a_partly_committed_analysis_is_shown_and_not_graded(tmp_path):
     missing, so no claim is computed, and the reason names the steps."""
     from companion.outcomes import assemble, load_committed
     from companion.report import pending
-    from companion.step_split import commit_part
 
-    (_, config), = registry.resolve("alain-3", "smoke")
-    probe = splittable(config)
-    committed = tmp_path / "committed"
-    cache = ResultsCache(tmp_path / "cache", read_only_roots=[committed])
-    step_run = step_config(config, probe, 30)
-    result = training.train(step_run, cache)
-    attach_analyses(step_run, result, cache)
-    commit_part(step_run, config, cache, committed, result)
-    cache.export(config, committed)                   # the run's result, not its analysis
+    config, committed, _ = _step_30_committed(tmp_path)
     reader = ResultsCache(tmp_path / "reader", read_only_roots=[committed])
     runs, missing = load_committed([("MNIST", config)], reader)
     assert [s["step"] for s in runs["MNIST"][1]["fits"]["steps"]] == [30]
@@ -133,17 +124,9 @@ def test_a_partly_committed_analysis_is_shown_and_not_graded(tmp_path):
 
 def test_a_part_made_by_earlier_code_is_shown_marked_stale_and_computed_again(tmp_path):
     from companion.outcomes import assemble, load_committed
-    from companion.step_split import commit_part, load_part
+    from companion.step_split import load_part
 
-    (_, config), = registry.resolve("alain-3", "smoke")
-    probe = splittable(config)
-    committed = tmp_path / "committed"
-    cache = ResultsCache(tmp_path / "cache", read_only_roots=[committed])
-    step_run = step_config(config, probe, 30)
-    result = training.train(step_run, cache)
-    attach_analyses(step_run, result, cache)
-    part = commit_part(step_run, config, cache, committed, result)
-    cache.export(config, committed)
+    config, committed, part = _step_30_committed(tmp_path)
     old = json.loads(part.read_text())
     old["provenance"]["analysis_version"] = "0123456789ab"   # as earlier line searches made it
     part.write_text(json.dumps(old))
@@ -156,6 +139,23 @@ def test_a_part_made_by_earlier_code_is_shown_marked_stale_and_computed_again(tm
     assert [s["step"] for s in fits["steps"]] == [30] and fits["stale"]["steps"] == [30]
     page = assemble("alain-3", "paper", runs, missing, {}, tmp_path / "out")._repr_html_()
     assert "Made by earlier code:</strong> the fits analysis of run MNIST" in page
-    assert "t = 30 made by earlier code; these and the other steps need a GPU session" in missing["MNIST"]
+    assert ("t = 30 made by earlier code; these and the other steps need a GPU session"
+            in missing["MNIST"])
     jobs = split_by_step([("alain-3", "MNIST", config)], reader, committed)
     assert [label for _, label, _, _ in jobs] == ["MNIST · step 30", "MNIST · step 60"]
+
+
+def _step_30_committed(tmp_path) -> tuple:
+    """Fig. 3's smoke run with step 30 of its two committed as a part, and the run's result
+    committed (not its analysis): (config, the committed folder, the part's path)."""
+    from companion.step_split import commit_part
+
+    (_, config), = registry.resolve("alain-3", "smoke")
+    committed = tmp_path / "committed"
+    cache = ResultsCache(tmp_path / "cache", read_only_roots=[committed])
+    step_run = step_config(config, splittable(config), 30)
+    result = training.train(step_run, cache)
+    attach_analyses(step_run, result, cache)
+    part = commit_part(step_run, config, cache, committed, result)
+    cache.export(config, committed)
+    return config, committed, part

@@ -63,6 +63,7 @@ def analysis_key(config, probe) -> str:
 
 
 def post_hoc(config) -> list:
+    """The run's post-hoc probes (those that analyse its saved weights after training)."""
     return [p for p in config.probes if getattr(p, "post_hoc", False)]
 
 

@@ -29,7 +29,7 @@ from .progress import Reporter
 from .registry import replay_runs
 from .results import ResultsCache, run_key
 from .outcomes import analyses_stored
-from .analyses import analysis_key, attach_analyses
+from .analyses import analysis_key, attach_analyses, post_hoc
 from .step_split import commit_part, drop_parts, merge_steps, split_by_step
 
 
@@ -48,8 +48,7 @@ def unique_runs(plan) -> list:
 
 
 def _job_key(config) -> tuple:
-    return (run_key(config), *sorted(analysis_key(config, p) for p in config.probes
-                                     if getattr(p, "post_hoc", False)))
+    return (run_key(config), *sorted(analysis_key(config, p) for p in post_hoc(config)))
 
 
 # The paper profile uses the paper's settings, sized for a GPU: on a machine without CUDA it

@@ -23,7 +23,7 @@ from . import registry
 from .plotting import save_figure, use_theme
 from .report import NO_RESULT_YET, FigureOutcome, partial_reason
 from .results import ResultsCache, atomic_write_json, data_root
-from .analyses import analysis_key, analysis_version
+from .analyses import analysis_key, analysis_version, post_hoc
 
 
 def assemble(fig_id: str, profile: str, runs: dict, missing: dict, parameters: dict,
@@ -132,7 +132,7 @@ def analyses_stored(config, cache: ResultsCache, current: bool = False) -> bool:
                                   .get("analysis_version") == analysis_version(config, probe))
     return all(any(stored(root / name / f"{p.name}-{analysis_key(config, p)}.json", p)
                    for root in (cache.root, *cache.read_only_roots))
-               for p in config.probes if getattr(p, "post_hoc", False))
+               for p in post_hoc(config))
 
 
 def show_with_paper(outcome: FigureOutcome, paper: Optional[FigureOutcome],
@@ -198,7 +198,6 @@ def write_outputs(outcome: FigureOutcome) -> None:
                          "data": result.get("data"), "stale": result.get("stale"),
                          # post-hoc analyses of the run's snapshots, with their provenance
                          "analyses": {p.name: result[p.name].get("provenance")
-                                      for p in config.probes
-                                      if getattr(p, "post_hoc", False) and p.name in result}}
+                                      for p in post_hoc(config) if p.name in result}}
                  for label, (config, result) in outcome.runs.items()},
     })

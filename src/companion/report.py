@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from .analyses import post_hoc
 from .claims import FAILS, HOLDS, NOT_REACHED, ClaimOutcome
 from .registry import Figure, display_name
 
@@ -117,8 +118,8 @@ class FigureOutcome:
             if r.get("stale"):
                 out.append((f"run {label}", r["stale"]))
             out += [(f"the {p.name} analysis of run {label}", r[p.name]["stale"])
-                    for p in config.probes if getattr(p, "post_hoc", False)
-                    and isinstance(r.get(p.name), dict) and r[p.name].get("stale")]
+                    for p in post_hoc(config)
+                    if isinstance(r.get(p.name), dict) and r[p.name].get("stale")]
         return out
 
     def parameters_table(self) -> str:

@@ -206,11 +206,11 @@ class ResultsCache:
             result["step_log_every"] = every
         target = Path(dest or self.read_only_roots[0]) / source.name
         atomic_write_bytes(target / "result.json", compact_json(result))
-        from .analyses import analysis_key
+        from .analyses import analysis_key, post_hoc
 
-        for probe in config.probes:   # its post-hoc analyses, <probe>-<key>.json
+        for probe in post_hoc(config):   # its post-hoc analyses, <probe>-<key>.json
             analysis = source / f"{probe.name}-{analysis_key(config, probe)}.json"
-            if getattr(probe, "post_hoc", False) and analysis.exists():
+            if analysis.exists():
                 atomic_write_bytes(target / analysis.name,
                                    compact_json(json.loads(analysis.read_text())))
         return target

@@ -34,7 +34,7 @@ from typing import Optional
 
 from .outcomes import analyses_stored
 from .results import atomic_write_bytes, atomic_write_json, compact_json, run_key
-from .analyses import analysis_key, analysis_version
+from .analyses import analysis_key, analysis_version, post_hoc
 
 # probe name → the key of its analysis that lists one entry per step, in step order
 SPLIT = {"fits": "steps"}
@@ -44,8 +44,7 @@ PARTS = "steps"   # a committed run's folder of per-step parts not merged yet
 def splittable(config):
     """The run's post-hoc probe that :data:`SPLIT` names and that analyses more than one
     step, or None."""
-    found = [p for p in config.probes if getattr(p, "post_hoc", False) and p.name in SPLIT
-             and len(getattr(p, "steps", ())) > 1]
+    found = [p for p in post_hoc(config) if p.name in SPLIT and len(getattr(p, "steps", ())) > 1]
     return found[0] if found else None
 
 
