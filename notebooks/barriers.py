@@ -39,7 +39,7 @@
 # Parameters (Papermill: `-p name value`; `make reproduce FIG=walk-2 PARAMS="lr=0.05"`).
 figures = ""            # figures of this chapter to compute, e.g. walk-1,walk-table-1 (empty: all)
 profile = "default"     # smoke (seconds, tests) | default (minutes on 2 CPU cores) | paper (GPU)
-output_dir = ""         # "" → data/results/<profile>/
+output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<name=value+…>/)
 # Overrides applied to every run of the selected figures (None keeps the figure's value).
 lr = None               # η (the sweeps of Figs. 4, 22–24 keep their own grids)
 epochs = None           # training epochs (GD: steps)
@@ -55,7 +55,7 @@ import companion  # noqa: F401  (first: sets the OpenMP wait policy before torch
 from IPython.display import HTML, display
 
 from companion.report import summary_html
-from companion.reproduce import notebook_plan
+from companion.plan import notebook_plan
 
 plan = notebook_plan("barriers", figures, profile, output_dir, params, progress,
                      lr=lr, epochs=epochs, seed=seed,

@@ -36,7 +36,7 @@
 # Parameters (Papermill: `-p name value`; `make reproduce FIG=alain-2 PARAMS="t0s=1000,3000"`).
 figures = ""            # figures of this chapter to compute, e.g. alain-1,alain-cost (empty: all)
 profile = "default"     # smoke (seconds, tests) | default (minutes on 2 CPU cores) | paper (GPU)
-output_dir = ""         # "" → data/results/<profile>/
+output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<name=value+…>/)
 # Overrides applied to every run of the selected figures (None keeps the figure's value).
 lr = None               # RMSProp's initial learning rate
 max_steps = None        # training steps (snapshots past it must be dropped: snapshot_steps=…)
@@ -53,7 +53,7 @@ import companion  # noqa: F401  (first: sets the OpenMP wait policy before torch
 from IPython.display import HTML, display
 
 from companion.report import summary_html
-from companion.reproduce import notebook_plan
+from companion.plan import notebook_plan
 
 plan = notebook_plan("negative_curvature", figures, profile, output_dir, params, progress,
                      lr=lr, max_steps=max_steps, model=model, seed=seed,

@@ -38,7 +38,7 @@
 # Parameters (Papermill: `-p name value`; `make reproduce FIG=sagun-2 PARAMS="std=10"`).
 figures = ""            # figures of this chapter to compute, e.g. sagun-1,sagun-table-1 (empty: all)
 profile = "default"     # smoke (seconds, tests) | default (minutes on 2 CPU cores) | paper (GPU)
-output_dir = ""         # "" → data/results/<profile>/
+output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<name=value+…>/)
 # Overrides applied to every run of the selected figures (None keeps the figure's value).
 lr = None               # η of (S)GD
 max_steps = None        # training steps (the blob runs also stop once ‖g‖ ≤ stop_grad_norm)
@@ -54,7 +54,7 @@ import companion  # noqa: F401  (first: sets the OpenMP wait policy before torch
 from IPython.display import HTML, display
 
 from companion.report import summary_html
-from companion.reproduce import notebook_plan
+from companion.plan import notebook_plan
 
 plan = notebook_plan("outlier_counts", figures, profile, output_dir, params, progress,
                      lr=lr, max_steps=max_steps, seed=seed,

@@ -235,3 +235,34 @@ def test_device_cuda_without_one_fails_at_once(monkeypatch, capsys):
     monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("must not train"))
     assert reproduce.main(["claims", "1", "--profile", "smoke", "--param", "device=cuda"]) == 2
     assert "no CUDA device; use device=auto" in capsys.readouterr().err
+
+
+def test_outputs_with_parameters_go_to_a_folder_of_their_own(tmp_path, monkeypatch, capsys):
+    """A figure re-run with parameters never overwrites its outputs at the profile's own
+    settings: they go to data/results/<profile>/params/<name=value+...>/ (hashed when long)."""
+    from companion import reproduce, results
+    from companion.reproduce import Plan, results_root
+
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(results, "REPO_ROOT", tmp_path / "repo")
+    root = tmp_path / "data" / "results" / "smoke"
+    assert Plan("1", "smoke").output_dir == root
+    assert Plan("1", "smoke", {"top_k": "3", "epochs": "2"}).output_dir == (
+        root / "params" / "epochs=2+top_k=3")
+    assert Plan("4", "smoke", grids={"lr": "0.1,1"}).output_dir == (
+        root / "params" / "lr_grid=0.1,1")
+    assert Plan("1", "smoke", {"top_k": "3"}, output_dir=tmp_path / "x").output_dir == (
+        tmp_path / "x")
+    long_a, long_b = (results_root("smoke", {"model": "resnet32", "n_hessian": n, "lr": "0.05",
+                                             "epochs": "12", "lanczos_tol": "0.001"})
+                      for n in ("512", "1024"))
+    assert long_a != long_b and len(long_a.name) <= 80 and long_a.parent == root / "params"
+    assert results_root("smoke", {"model": "a/../b c"}).name == "model=a-..-b-c"  # no path tricks
+
+    assert reproduce.main(["claims", "sagun-10", "--profile", "smoke"]) == 0
+    own = root / "fig-sagun-10" / "claims.json"
+    before = own.read_bytes()
+    assert reproduce.main(["claims", "sagun-10", "--profile", "smoke", "--param", "seed=1"]) == 0
+    assert (root / "params" / "seed=1" / "fig-sagun-10" / "claims.json").exists()
+    assert own.read_bytes() == before and sorted(p.name for p in root.iterdir()) == [
+        "fig-sagun-10", "params"]

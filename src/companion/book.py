@@ -25,7 +25,7 @@ from typing import Optional
 from . import paper_status, registry
 from .config import ParameterError
 from .notebooks import execute_notebook, notebook_parameters
-from .reproduce import Plan, _parse_params, _split_params
+from .plan import Plan, _parse_params, _split_params
 from .results import REPO_ROOT
 
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "references.bib")

@@ -3,7 +3,8 @@ paper's claims, and write figure images, ``claims.json`` and a summary.
 
 Used two ways:
 
-* from a chapter notebook: ``plan = Plan("1,2", "default", overrides); plan.run("1")``;
+* from a chapter notebook: ``plan = Plan("1,2", "default", overrides); plan.run("1")``
+  (:mod:`companion.plan`, named here too);
 * from the command line (``make reproduce FIG=4``)::
 
       python -m companion.reproduce fig 4 --profile default --param lr=0.05
@@ -24,171 +25,16 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Optional
 
-from . import registry, training
-from .compute import ALLOW_CPU, check_device, check_paper_on_cpu, print_claims
+from . import registry
+from .compute import ALLOW_CPU, check_paper_on_cpu, print_claims
 from .config import ParameterError
-from .data import DataNotFoundError
-from .progress import Reporter
-from .outcomes import (assemble, committed_outcome, load_committed, same_as_paper,
-                       show_with_paper)
-from .report import FigureOutcome
 from .notebooks import execute_notebook, notebook_parameters
-from .results import ResultsCache, data_root
-from .analyses import attach_analyses
-
-
-def results_root(profile: str) -> Path:
-    return data_root() / "results" / profile
-
-
-def parse_figures(figures: Any) -> list:
-    """'1,2' or ['1', 2] or 4 → validated figure ids."""
-    if isinstance(figures, (list, tuple)):
-        items = [str(f) for f in figures]
-    else:
-        items = [f for f in str(figures).replace(" ", ",").split(",") if f]
-    if not items:
-        raise ParameterError(f"no figure selected; valid ids: {list(registry.figures())}")
-    return [registry.get_figure(f).id for f in items]
-
-
-def parse_grid(text: Any) -> Optional[list]:
-    """'0.01,0.1' → [0.01, 0.1]; None/'' → None."""
-    if text is None or text == "":
-        return None
-    values = text if isinstance(text, (list, tuple)) else str(text).split(",")
-    try:
-        numbers = [float(v) for v in values]
-    except ValueError:
-        raise ParameterError(f"a grid must be comma-separated numbers, got {text!r}") from None
-    if any(v <= 0 for v in numbers):
-        raise ParameterError(f"grid values must be positive, got {text!r}")
-    return numbers
-
-
-class Plan:
-    """The figures a notebook execution will produce, validated up front."""
-
-    def __init__(self, figures: Any = "", profile: str = "default",
-                 overrides: Optional[Mapping] = None, grids: Optional[Mapping] = None,
-                 output_dir: Any = None, progress: bool = True, chapter: Optional[str] = None):
-        self.profile = registry.check_profile(profile)
-        if chapter is not None and chapter not in registry.chapters():
-            raise ParameterError(f"unknown chapter {chapter!r}; valid: {registry.chapters()}")
-        if not str(figures or "").strip() and chapter is not None:
-            figures = registry.chapter_figures(chapter)
-        self.figure_ids = parse_figures(figures)
-        if chapter is not None:
-            self.figure_ids = [f for f in self.figure_ids
-                               if registry.get_figure(f).notebook == chapter]
-        self.overrides = {k: v for k, v in dict(overrides or {}).items() if v is not None}
-        self.grids = {k: parse_grid(v) for k, v in dict(grids or {}).items() if parse_grid(v)}
-        self.output_dir = Path(output_dir) if output_dir else results_root(profile)
-        self.progress = str(progress).strip().lower() not in ("false", "0", "no", "none", "")
-        self.cache = ResultsCache()
-        # `make book PROFILE=paper` on any machine: committed results only, nothing trained
-        self.committed_only = os.environ.get("COMPANION_COMMITTED_ONLY") == "1"
-        # Validate every run of every selected figure now, before any training.
-        self.runs = {fid: registry.resolve(fid, profile, self.overrides, self.grids)
-                     for fid in self.figure_ids}
-        check_device(self.overrides)
-        for name in self.grids:
-            if not any(name in spec.sweep for fid in self.figure_ids
-                       for spec in registry.get_figure(fid).runs):
-                raise ParameterError(f"{name}_grid given, but no selected figure sweeps {name}")
-        self.outcomes: dict = {}
-
-    def selected(self, fig_id: str) -> bool:
-        return str(fig_id) in self.runs
-
-    def run(self, fig_id: str) -> Optional[FigureOutcome]:
-        """Train (or load) the figure's runs, plot, check claims and save outputs."""
-        fig_id = registry.get_figure(fig_id).id
-        if not self.selected(fig_id):
-            return None
-        if fig_id in self.outcomes:
-            return self.outcomes[fig_id]
-        start = time.perf_counter()
-        runs, missing = load_committed(self.runs[fig_id], self.cache) \
-            if self.committed_only else self._load_or_train(fig_id)
-        outcome = assemble(fig_id, self.profile, runs, missing,
-                           {label: c.identity() for label, c in self.runs[fig_id]},
-                           self.output_dir, time.perf_counter() - start)
-        self.outcomes[fig_id] = outcome
-        return outcome
-
-    def _load_or_train(self, fig_id: str) -> tuple:
-        """(runs, missing): each run of the figure from the cache, else trained (the paper
-        profile on a machine without CUDA only where allowed: checked before any trains)."""
-        check_paper_on_cpu(self, [(fig_id, *run) for run in self.runs[fig_id]])
-        reporter = Reporter(enabled=self.progress)
-        runs, missing = {}, {}
-        for index, (label, config) in enumerate(self.runs[fig_id], 1):
-            reporter.context(fig_id, index, len(self.runs[fig_id]), label)
-            result = self.cache.load(config)
-            if result is None:
-                try:
-                    result = training.train(config, self.cache, reporter)
-                except DataNotFoundError as error:  # e.g. CIFAR-100 offline: say so, go on
-                    missing[label] = str(error).splitlines()[0]
-                    continue
-            else:
-                reporter.cached()
-            runs[label] = (config, attach_analyses(config, result, self.cache, reporter))
-        return runs, missing
-
-    def run_all(self) -> dict:
-        """Every selected figure, in order: id -> FigureOutcome."""
-        return {fid: self.run(fid) for fid in self.figure_ids}
-
-    def show(self, fig_id: str) -> None:
-        """In a notebook: the figure with its caption, claims and parameters, or a line
-        saying it was not selected in this execution."""
-        from IPython.display import HTML, display
-
-        if fig_id in self.outcomes:
-            beside = (self.profile == "default"  # the book's profile: the GPU's results too
-                      and not same_as_paper(fig_id, self.runs[fig_id]))
-            show_with_paper(self.outcomes[fig_id],
-                            committed_outcome(fig_id, self.cache) if beside else None, beside)
-        else:
-            display(HTML(f"<p><em>{registry.display_name(fig_id)} was not selected in this execution "
-                         f"(figures: {', '.join(self.figure_ids)}).</em></p>"))
-
-
-def notebook_plan(chapter: str, figures: Any, profile: str, output_dir: Any, params: str = "",
-                  progress: Any = True, grids: Optional[Mapping] = None, **overrides) -> Plan:
-    """The Plan of a chapter notebook's parameters cell: ``params`` ('n_hessian=512
-    lr_grid=0.01,0.1') plus the named overrides and grids that are not None."""
-    parsed, parsed_grids = split_param_string(params)
-    parsed.update({k: v for k, v in overrides.items() if v is not None})
-    parsed_grids.update({k: v for k, v in dict(grids or {}).items() if v})
-    return Plan(figures, profile, parsed, parsed_grids, output_dir or None, chapter=chapter,
-                progress=progress)
-
-
-def _parse_params(items: list) -> dict:
-    params = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ParameterError(f"parameters are name=value, got {item!r}")
-        name, value = item.split("=", 1)
-        params[name.strip()] = value.strip()
-    return params
-
-
-def _split_params(params: dict) -> tuple:
-    grids = {k[:-5]: params.pop(k) for k in list(params) if k.endswith("_grid")}
-    return params, grids
-
-
-def split_param_string(text: str) -> tuple:
-    """'lr=0.05 lr_grid=0.01,0.1' → ({'lr': '0.05'}, {'lr': '0.01,0.1'})."""
-    return _split_params(_parse_params(str(text or "").split()))
+# The notebooks', the book's and the tests' entry points live in plan.py; named here too.
+from .plan import (Plan, _parse_params, _split_params, notebook_plan,  # noqa: F401
+                   parse_figures, parse_grid, results_root, split_param_string)
 
 
 def main(argv: Optional[list] = None) -> int:
@@ -202,7 +48,8 @@ def main(argv: Optional[list] = None) -> int:
     chap.add_argument("--out", required=True, type=Path)
     for p in (fig, chap):
         p.add_argument("--output-dir", type=Path, default=None,
-                       help="where figure outputs go (default data/results/<profile>)")
+                       help="where figure outputs go (default data/results/<profile>, "
+                            "with --param data/results/<profile>/params/<name=value+...>)")
     comp = sub.add_parser("compute", help="train (or resume) figures' runs, no notebook")
     comp.add_argument("figure", help="ids or chapters: 4, 1,2,3,4 or negative_curvature")
     comp.add_argument("--workers", type=int, default=1,
