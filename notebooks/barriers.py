@@ -414,9 +414,10 @@ plan.show("walk-fidelity")
 # ## Re-run it
 #
 # ```bash
-# make reproduce FIG=walk-1 PARAMS="lr=0.9"                  # GD at the code's η
-# make reproduce FIG=walk-table-2 PARAMS="walk.n_eval=1000"    # a larger evaluation set
-# make reproduce FIG=walk-4 PROFILE=paper                      # on a GPU
+# make reproduce FIG=walk-1 PARAMS="lr=0.9"          # GD at the code's η
+# make reproduce FIG=walk-4 PROFILE=paper              # on a GPU
+# # a larger evaluation set:
+# make reproduce FIG=walk-table-2 PARAMS="walk.n_eval=1000"
 # jupytext --to notebook notebooks/barriers.py -o barriers.ipynb
 # papermill barriers.ipynb out.ipynb -p figures walk-8 -p params "width=0.25"
 # ```

@@ -237,9 +237,10 @@ display(HTML(regime_table(outcomes, replay(plan, plan.output_dir / "passes"))))
 # 1,600-step run):
 #
 # ```bash
-# S="max_steps=1600 lr_decay_steps=250 snapshot_steps=0,2,4,8,16,40,80,160,240,320,400,480,640,800,960,1120,1280,1440,1600"
+# S="max_steps=1600 lr_decay_steps=250 snapshot_steps=0,2,4,8,16,40,80,160"
+# S="$S,240,320,400,480,640,800,960,1120,1280,1440,1600"
 # make reproduce FIG=alain-passes
-# make reproduce FIG=alain-3 PARAMS="$S steps=8,320,1280"     # also alain-4, 5, 6
+# make reproduce FIG=alain-3 PARAMS="$S steps=8,320,1280"  # alain-4, 5, 6 too
 # make reproduce FIG=alain-subset PARAMS="$S step=320"
 # make reproduce FIG=alain-cost PARAMS="$S steps=8,320,1280"
 # ```
@@ -299,6 +300,6 @@ display(HTML(regime_table(outcomes, replay(plan, plan.output_dir / "passes"))))
 # make reproduce FIG=alain-2 PROFILE=default PARAMS="t0s=1000,3000,6000"
 # make reproduce FIG=alain-5 PARAMS="la=10 sa=10 steps=50,1000,4000"
 # make reproduce FIG=alain-1 PARAMS="impl=torch"
-# jupytext --to notebook notebooks/negative_curvature.py -o negative_curvature.ipynb
-# papermill negative_curvature.ipynb out.ipynb -p figures alain-cost -p params "tol=0.0001"
+# jupytext --to notebook notebooks/negative_curvature.py -o nc.ipynb
+# papermill nc.ipynb out.ipynb -p figures alain-cost -p params "tol=0.0001"
 # ```

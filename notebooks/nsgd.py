@@ -301,5 +301,6 @@ plan.show("newton")
 # make reproduce FIG=table-4 PARAMS="variant=correct_both"
 # make reproduce FIG=21 PARAMS="batch_size_grid=4,16,64"
 # jupytext --to notebook notebooks/nsgd.py -o nsgd.ipynb
-# papermill nsgd.ipynb out.ipynb -p figures table-1 -p params "refresh_examples=512"
+# papermill nsgd.ipynb out.ipynb -p figures table-1 \
+#   -p params "refresh_examples=512"
 # ```

@@ -256,9 +256,11 @@ plan.show("sagun-10")
 # ## Re-run it
 #
 # ```bash
-# make reproduce FIG=sagun-2 PARAMS="std=10"                 # less separable blobs
-# make reproduce FIG=sagun-table-1 PARAMS="stop_grad_norm=1e-5 max_steps=100000"
+# make reproduce FIG=sagun-2 PARAMS="std=10"     # less separable blobs
+# make reproduce FIG=sagun-table-1 \
+#   PARAMS="stop_grad_norm=1e-5 max_steps=100000"
 # make reproduce FIG=sagun-3 PARAMS="max_steps=20000 top=200"
 # jupytext --to notebook notebooks/outlier_counts.py -o outlier_counts.ipynb
-# papermill outlier_counts.ipynb out.ipynb -p figures sagun-1 -p params "activation=tanh"
+# papermill outlier_counts.ipynb out.ipynb -p figures sagun-1 \
+#   -p params "activation=tanh"
 # ```
