@@ -1,5 +1,6 @@
 # The Hessian-along-SGD companion. Everything runs inside .venv, created on first use.
 #   make reproduce FIG=4 [PROFILE=default] [PARAMS="lr=0.05 epochs=12"]
+#   make plan FIG=4 [PROFILE=default] [PARAMS=...]  # what would run or be served; trains nothing
 #   make claims FIG=barriers [PROFILE=default]   # every claim's outcome now (ids, chapters, all)
 #   make test          # whole suite, every chapter notebook at the smoke profile
 #   make book          # execute the chapters with Papermill, render the Jupyter Book
@@ -22,10 +23,10 @@ export PYTHONUNBUFFERED := 1
 # Two torch threads that busy-wait slow each other ~9x on a shared 2-core machine (make bench).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help setup reproduce claims test test-fast book bench list paper-status clean-results
+.PHONY: help setup reproduce plan claims test test-fast book bench list paper-status clean-results
 
 help:
-	@sed -n '2,7p' Makefile
+	@sed -n '2,8p' Makefile
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ reproduce: setup
 	@if [ -z "$(FIG)" ]; then echo "usage: make reproduce FIG=<id> [PROFILE=smoke|default|paper] [PARAMS=\"name=value ...\"]"; \
 	  $(PY) -m companion.reproduce list; exit 2; fi
 	$(PY) -m companion.reproduce fig "$(FIG)" --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)") $(if $(ALLOW_CPU),--allow-cpu)
+
+plan: setup
+	@if [ -z "$(FIG)" ]; then echo "usage: make plan FIG=<ids|chapter|all> [PROFILE=smoke|default|paper] [PARAMS=\"name=value ...\"]"; exit 2; fi
+	@$(PY) -m companion.reproduce plan "$(FIG)" --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)")
 
 claims: setup
 	@if [ -z "$(FIG)" ]; then echo "usage: make claims FIG=<ids|chapter|all> [PROFILE=smoke|default|paper] [PARAMS=\"name=value ...\"]"; exit 2; fi

@@ -64,7 +64,7 @@ def checks(path: Path) -> list:
         notebook = None
         for words in block:
             text = " ".join(words)
-            if words[:2] in (["make", "reproduce"], ["make", "claims"]):
+            if words[:2] in (["make", "reproduce"], ["make", "claims"], ["make", "plan"]):
                 out.append((text, _make(words)))
             elif words[:3] == ["python", "-m", "companion.reproduce"]:
                 out.append((text, _cli(words[3:])))
@@ -86,7 +86,7 @@ def _cli(args: list):
     profile = args[args.index("--profile") + 1] if "--profile" in args else "default"
     items = [args[i + 1] for i, a in enumerate(args) if a == "--param"]
     params, grids = split_param_string(" ".join(items))
-    if command in ("fig", "compute", "claims"):
+    if command in ("fig", "compute", "claims", "plan"):
         from companion.reproduce import _figure_ids
 
         return lambda: Plan(",".join(_figure_ids(target)), profile, params, grids)

@@ -10,6 +10,7 @@ Used two ways:
       python -m companion.reproduce fig 4 --profile default --param lr=0.05
       python -m companion.reproduce chapter spectrum_growth --profile smoke --out book/x.ipynb
       python -m companion.reproduce claims barriers --profile default
+      python -m companion.reproduce plan 4 --param lr=0.05     # what would run; trains nothing
       python -m companion.reproduce list
 
   which executes the figure's chapter notebook with Papermill (after converting its
@@ -63,7 +64,11 @@ def main(argv: Optional[list] = None) -> int:
                                            "claim's outcome and the totals, no notebook")
     claims.add_argument("figure", help="ids or chapters, as for compute, or 'all'")
     claims.add_argument("--evidence", action="store_true", help="print each claim's evidence")
-    for p in (fig, chap, comp, claims):
+    preview = sub.add_parser("plan", help="what `fig`/`claims`/`compute` would do: each run's "
+                                          "parameters and whether it is stored or would train; "
+                                          "nothing trains")
+    preview.add_argument("figure", help="ids or chapters, as for compute, or 'all'")
+    for p in (fig, chap, comp, claims, preview):
         p.add_argument("--profile", default="default")
         p.add_argument("--allow-cpu", action="store_true",
                        help="train the paper profile without a GPU (refused otherwise)")
@@ -89,6 +94,12 @@ def _dispatch(args) -> int:
         os.environ[ALLOW_CPU] = "1"
     if args.command == "compute":
         return _compute(args, params, grids)
+    if args.command == "plan":
+        from .plan_preview import describe
+
+        print(describe(Plan(",".join(_figure_ids(args.figure)), args.profile, params, grids,
+                            progress=False)))
+        return 0
     if args.command == "claims":
         print_claims(Plan(",".join(_figure_ids(args.figure)), args.profile, params, grids),
                      args.evidence)

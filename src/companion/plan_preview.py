@@ -1,0 +1,100 @@
+"""What a command would do, before it does it (``make plan FIG=4 PARAMS="lr=0.05"``).
+
+For each selected figure: where its outputs go, the parameters its runs share, and per run
+the parameters that set it apart and what would happen to it: served from the local cache
+or from the committed paper-profile results (with the device and wall time that made it),
+resumed from a checkpoint, or trained, and which post-hoc analyses would be computed. Nothing
+is loaded beyond the stored JSON, and nothing trains.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+from . import registry
+from .analyses import analysis_key, analysis_version, post_hoc
+from .compute import paper_on_cpu
+from .report import table_parameters
+
+WIDTH = 100
+
+
+def run_status(config, cache) -> tuple:
+    """(state, detail) of one run: "stored" (local cache), "committed", "committed,
+    earlier code" (served marked stale; `compute` recomputes it), "resumes" or "trains";
+    the detail names the device and wall time that made a stored result, and the post-hoc
+    analyses still to compute."""
+    result = cache.load(config)
+    todo = [p.name for p in post_hoc(config)
+            if not _analysis_stored(config, p, cache)]
+    analyses = f"; then analyses {', '.join(todo)}" if todo else ""
+    if result is None:
+        if cache.checkpoint_path(config).exists():
+            return "resumes", "from its checkpoint" + analyses
+        return "trains", analyses.lstrip("; ")
+    made = result.get("provenance", {})
+    detail = f"{made.get('wall_time_s', 0):,.0f} s on {made.get('device', '?')}"
+    local = (cache.root / cache.run_dir(config).name / "result.json").exists()
+    state = "stored" if local and not result.get("stale") else "committed"
+    if result.get("stale"):
+        state, detail = "committed, earlier code", detail + " (shown marked as such)"
+    return state, detail + analyses
+
+
+def _analysis_stored(config, probe, cache) -> bool:
+    """As :func:`~companion.analyses.attach_analyses` decides: one made by today's code
+    anywhere, or a committed one (served marked stale)."""
+    name = f"{probe.name}-{analysis_key(config, probe)}.json"
+    for root in (cache.root, *cache.read_only_roots):
+        path = Path(root) / cache.run_dir(config).name / name
+        if path.exists() and (root != cache.root or json.loads(path.read_text())[
+                "provenance"]["analysis_version"] == analysis_version(config, probe)):
+            return True
+    return False
+
+
+def describe(plan) -> str:
+    """The preview of every figure of ``plan``, and the totals."""
+    lines, counts = [], {}
+    for fid in plan.figure_ids:
+        runs = plan.runs[fid]
+        lines.append(f"{registry.display_name(fid)} at profile {plan.profile}: "
+                     f"{len(runs)} run(s); outputs in {plan.output_dir / f'fig-{fid}'}")
+        if not runs:
+            continue
+        tables = [table_parameters(config) for _, config in runs]
+        shared = {k: v for k, v in tables[0].items() if all(t.get(k) == v for t in tables)}
+        lines += _wrapped("shared: " + _pairs(shared), "  ", "          ")
+        for (label, config), table in zip(runs, tables):
+            state, detail = run_status(config, plan.cache)
+            counts[state] = counts.get(state, 0) + 1
+            own = _pairs({k: v for k, v in table.items() if k not in shared})
+            lines.append(f"  {label}: {state}" + (f" ({detail})" if detail else ""))
+            if own:
+                lines += _wrapped(own, "      ", "      ")
+    total = ", ".join(f"{n} {state}" for state, n in counts.items()) or "no runs"
+    lines.append(f"runs (each counted per figure): {total}")
+    refused = paper_on_cpu(plan)
+    if refused:
+        lines.append(f"this machine has no CUDA device: {len(refused)} of these paper-profile "
+                     "runs or analyses would be refused here unless --allow-cpu (make: "
+                     "ALLOW_CPU=1); `claims` and the book show the committed ones")
+    return "\n".join(lines)
+
+
+def _pairs(table: dict) -> str:
+    return " ".join(f"{k}={_short(v)}" for k, v in table.items())
+
+
+def _short(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(_short(v) for v in value) if len(value) <= 12 else (
+            f"{_short(value[0])},…,{_short(value[-1])} ({len(value)} values)")
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _wrapped(text: str, first: str, rest: str) -> list:
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
+                         break_on_hyphens=False)
