@@ -17,6 +17,7 @@ from . import registry
 from .analyses import analysis_key, analysis_version, post_hoc
 from .compute import paper_on_cpu
 from .report import table_parameters
+from .results import current_versions
 
 WIDTH = 100
 
@@ -36,8 +37,9 @@ def run_status(config, cache) -> tuple:
         return "trains", analyses.lstrip("; ")
     made = result.get("provenance", {})
     detail = f"{made.get('wall_time_s', 0):,.0f} s on {made.get('device', '?')}"
-    local = (cache.root / cache.run_dir(config).name / "result.json").exists()
-    state = "stored" if local and not result.get("stale") else "committed"
+    local = cache.run_dir(config) / "result.json"
+    state = "stored" if local.exists() and json.loads(local.read_text()).get(
+        "provenance", {}).get("code_version") in current_versions(config) else "committed"
     if result.get("stale"):
         state, detail = "committed, earlier code", detail + " (shown marked as such)"
     return state, detail + analyses
