@@ -41,6 +41,6 @@ def test_the_preview_of_committed_paper_results(monkeypatch, tmp_path):
     text = describe(Plan("sagun-5", "paper", progress=False))
     assert text.count(": committed (") == 4 and "NVIDIA H200" in text
     assert "h = 70: committed" in text and "then analyses spectrum" in text.split("h = 70")[1]
-    assert ("no CUDA device: 1 of these" in text) != torch.cuda.is_available()
+    assert ("no CUDA device: 1 distinct" in text) != torch.cuda.is_available()
     with pytest.raises(Exception, match="unknown figure"):
         Plan("sagun-99", "paper")

@@ -80,9 +80,9 @@ def describe(plan) -> str:
     lines.append(f"runs (each counted per figure): {total}")
     refused = paper_on_cpu(plan)
     if refused:
-        lines.append(f"this machine has no CUDA device: {len(refused)} of these paper-profile "
-                     "runs or analyses would be refused here unless --allow-cpu (make: "
-                     "ALLOW_CPU=1); `claims` and the book show the committed ones")
+        lines.append(f"this machine has no CUDA device: {len(refused)} distinct paper-profile "
+                     "run(s) or analyses to compute would be refused here unless --allow-cpu "
+                     "(make: ALLOW_CPU=1); `claims` and the book show the committed ones")
     return "\n".join(lines)
 
 
