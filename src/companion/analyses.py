@@ -27,6 +27,7 @@ import hashlib
 import json
 import time
 from dataclasses import asdict
+from typing import Optional
 
 from .results import PACKAGE, code_version, run_key
 
@@ -67,6 +68,30 @@ def post_hoc(config) -> list:
     return [p for p in config.probes if getattr(p, "post_hoc", False)]
 
 
+def _paths(config, probe, cache) -> list:
+    """Where the probe's analysis of the run is stored: the cache's own root first, then
+    the committed roots."""
+    name = f"{probe.name}-{analysis_key(config, probe)}.json"
+    return [root / cache.run_dir(config).name / name
+            for root in (cache.root, *cache.read_only_roots)]
+
+
+def stored_analysis(config, probe, cache) -> Optional[dict]:
+    """The stored analysis :func:`attach_analyses` serves: one made by today's code from
+    any root, else a committed one marked ``stale``; None when it would be computed."""
+    found = [(i, json.loads(p.read_text())) for i, p in enumerate(_paths(config, probe, cache))
+             if p.exists()]
+    version = analysis_version(config, probe)
+    current = [f for _, f in found if f["provenance"]["analysis_version"] == version]
+    committed = [f for i, f in found if i > 0]  # made by other code: shown, marked stale
+    if current:
+        return current[0]
+    if committed:
+        return {**committed[0], "stale": {
+            "made_by": committed[0]["provenance"]["analysis_version"], "current": version}}
+    return None
+
+
 def attach_analyses(config, result: dict, cache, reporter=None) -> dict:
     """``result`` with each post-hoc probe's analysis under its name: from the disk cache
     (made by the current code, else a committed one marked ``stale``), or computed from the
@@ -76,16 +101,9 @@ def attach_analyses(config, result: dict, cache, reporter=None) -> dict:
 
     out, snaps = dict(result), None
     for probe in post_hoc(config):
-        name = f"{probe.name}-{analysis_key(config, probe)}.json"
-        paths = [root / cache.run_dir(config).name / name
-                 for root in (cache.root, *cache.read_only_roots)]
-        found = [(i, json.loads(p.read_text())) for i, p in enumerate(paths) if p.exists()]
-        version = analysis_version(config, probe)
-        current = [f for _, f in found if f["provenance"]["analysis_version"] == version]
-        committed = [f for i, f in found if i > 0]  # made by other code: shown, marked stale
-        if current or committed:
-            out[probe.name] = current[0] if current else {**committed[0], "stale": {
-                "made_by": committed[0]["provenance"]["analysis_version"], "current": version}}
+        stored = stored_analysis(config, probe, cache)
+        if stored is not None:
+            out[probe.name] = stored
             continue
         if snaps is None:
             from .training import train
@@ -94,6 +112,7 @@ def attach_analyses(config, result: dict, cache, reporter=None) -> dict:
             snaps = Snapshots(config, cache)
         if reporter is not None:
             reporter.note(f"analysing snapshots: {probe.name}")
+        version, path = analysis_version(config, probe), _paths(config, probe, cache)[0]
         start, before = time.perf_counter(), snaps.num_matvecs
         data = probe.analyze(snaps, config, result)
         wall = time.perf_counter() - start
@@ -101,6 +120,6 @@ def attach_analyses(config, result: dict, cache, reporter=None) -> dict:
                               "analysis_version": version, "analysis_sources": list(
                                   analysis_sources(probe)), "options": asdict(probe),
                               "matvecs": snaps.num_matvecs - before}
-        atomic_write_json(paths[0], data)
-        out[probe.name] = json.loads(paths[0].read_text())  # as a later load will see it
+        atomic_write_json(path, data)
+        out[probe.name] = json.loads(path.read_text())  # as a later load will see it
     return out

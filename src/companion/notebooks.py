@@ -63,13 +63,19 @@ def _hide_injected_parameters(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
+def param_pairs(params: dict, grids: dict) -> list:
+    """``name=value`` for each run parameter, then ``name_grid=v1,v2`` for each sweep grid
+    (the form :func:`companion.plan.split_param_string` reads back)."""
+    pairs = [f"{k}={v}" for k, v in params.items()]
+    pairs += [f"{k}_grid={','.join(f'{x:g}' for x in v) if isinstance(v, (list, tuple)) else v}"
+              for k, v in grids.items()]
+    return pairs
+
+
 def notebook_parameters(figures: str, profile: str, params: dict, grids: dict,
                         output_dir: Optional[Path] = None) -> dict:
     """The Papermill parameters of a chapter notebook: run parameters travel as one string."""
-    pairs = [f"{k}={v}" for k, v in params.items()]
-    pairs += [f"{k}_grid={','.join(f'{x:g}' for x in v) if isinstance(v, list) else v}"
-              for k, v in grids.items()]
-    out = {"figures": figures, "profile": profile, "params": " ".join(pairs)}
+    out = {"figures": figures, "profile": profile, "params": " ".join(param_pairs(params, grids))}
     if output_dir is not None:
         out["output_dir"] = str(output_dir)
     return out

@@ -22,6 +22,7 @@ from .analyses import attach_analyses
 from .compute import check_device, check_paper_on_cpu
 from .config import ParameterError
 from .data import DataNotFoundError
+from .notebooks import param_pairs
 from .outcomes import assemble, committed_outcome, load_committed, same_as_paper, show_with_paper
 from .progress import Reporter
 from .report import FigureOutcome
@@ -35,9 +36,8 @@ def results_root(profile: str, overrides: Optional[Mapping] = None,
     re-running a figure with new parameters never overwrites its outputs at the profile's
     own settings (nor those of other parameters)."""
     root = data_root() / "results" / profile
-    pairs = [f"{k}={v}" for k, v in sorted(dict(overrides or {}).items())]
-    pairs += [f"{k}_grid={','.join(f'{x:g}' for x in v) if isinstance(v, (list, tuple)) else v}"
-              for k, v in sorted(dict(grids or {}).items())]
+    pairs = param_pairs(dict(sorted(dict(overrides or {}).items())),
+                        dict(sorted(dict(grids or {}).items())))
     if not pairs:
         return root
     name = re.sub(r"[^A-Za-z0-9._,=+-]", "-", "+".join(pairs))

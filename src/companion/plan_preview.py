@@ -9,15 +9,13 @@ is loaded beyond the stored JSON, and nothing trains.
 
 from __future__ import annotations
 
-import json
 import textwrap
-from pathlib import Path
 
 from . import registry
-from .analyses import analysis_key, analysis_version, post_hoc
+from .analyses import post_hoc, stored_analysis
 from .compute import paper_on_cpu
 from .report import table_parameters
-from .results import current_versions
+from .results import ResultsCache
 
 WIDTH = 100
 
@@ -28,8 +26,7 @@ def run_status(config, cache) -> tuple:
     the detail names the device and wall time that made a stored result, and the post-hoc
     analyses still to compute."""
     result = cache.load(config)
-    todo = [p.name for p in post_hoc(config)
-            if not _analysis_stored(config, p, cache)]
+    todo = [p.name for p in post_hoc(config) if stored_analysis(config, p, cache) is None]
     analyses = f"; then analyses {', '.join(todo)}" if todo else ""
     if result is None:
         if cache.checkpoint_path(config).exists():
@@ -37,24 +34,11 @@ def run_status(config, cache) -> tuple:
         return "trains", analyses.lstrip("; ")
     made = result.get("provenance", {})
     detail = f"{made.get('wall_time_s', 0):,.0f} s on {made.get('device', '?')}"
-    local = cache.run_dir(config) / "result.json"
-    state = "stored" if local.exists() and json.loads(local.read_text()).get(
-        "provenance", {}).get("code_version") in current_versions(config) else "committed"
+    local = ResultsCache(cache.root, read_only_roots=[]).load(config, accept_stale=False)
+    state = "stored" if local is not None else "committed"
     if result.get("stale"):
         state, detail = "committed, earlier code", detail + " (shown marked as such)"
     return state, detail + analyses
-
-
-def _analysis_stored(config, probe, cache) -> bool:
-    """As :func:`~companion.analyses.attach_analyses` decides: one made by today's code
-    anywhere, or a committed one (served marked stale)."""
-    name = f"{probe.name}-{analysis_key(config, probe)}.json"
-    for root in (cache.root, *cache.read_only_roots):
-        path = Path(root) / cache.run_dir(config).name / name
-        if path.exists() and (root != cache.root or json.loads(path.read_text())[
-                "provenance"]["analysis_version"] == analysis_version(config, probe)):
-            return True
-    return False
 
 
 def describe(plan) -> str:
