@@ -52,3 +52,35 @@ def test_a_post_hoc_probe_without_sources_is_refused():
 
     with pytest.raises(TypeError, match="sources"):
         analysis_sources(Bare())
+
+
+def test_a_stale_local_analysis_counts_as_missing_and_a_stale_committed_one_as_stale(tmp_path):
+    """``analyses_stored`` asks the same question as the figures do: an analysis stamped by
+    other code is served (marked stale) only from a committed root; a local one would be
+    recomputed, so it is not 'stored'."""
+    import json
+
+    from companion.outcomes import analyses_stored
+    from companion.results import ResultsCache
+
+    (_, config), = resolve("alain-3", "smoke")
+    local, committed = tmp_path / "local", tmp_path / "committed"
+    cache = ResultsCache(local, read_only_roots=[committed])
+    probes = analyses.post_hoc(config)
+    assert probes
+
+    def write(root, version):
+        for probe in probes:
+            path = root / cache.run_dir(config).name / \
+                f"{probe.name}-{analyses.analysis_key(config, probe)}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stamp = analysis_version(config, probe) if version is None else version
+            path.write_text(json.dumps({"provenance": {"analysis_version": stamp}}))
+
+    assert not analyses_stored(config, cache)
+    write(local, "other-code")
+    assert not analyses_stored(config, cache) and not analyses_stored(config, cache, True)
+    write(committed, "other-code")
+    assert analyses_stored(config, cache) and not analyses_stored(config, cache, True)
+    write(local, None)
+    assert analyses_stored(config, cache) and analyses_stored(config, cache, True)

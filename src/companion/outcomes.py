@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +22,7 @@ from . import registry
 from .plotting import save_figure, use_theme
 from .report import NO_RESULT_YET, FigureOutcome, partial_reason
 from .results import ResultsCache, atomic_write_json, data_root
-from .analyses import analysis_key, analysis_version, post_hoc
+from .analyses import post_hoc, stored_analysis
 
 
 def assemble(fig_id: str, profile: str, runs: dict, missing: dict, parameters: dict,
@@ -123,16 +122,11 @@ def same_as_paper(fig_id: str, runs: list) -> bool:
 
 
 def analyses_stored(config, cache: ResultsCache, current: bool = False) -> bool:
-    """Every post-hoc analysis of the run is stored in one of the cache's roots (so none
-    would be computed); with ``current``, made by today's code as well."""
-    name = cache.run_dir(config).name
-
-    def stored(path: Path, probe) -> bool:
-        return path.exists() and (not current or json.loads(path.read_text())["provenance"]
-                                  .get("analysis_version") == analysis_version(config, probe))
-    return all(any(stored(root / name / f"{p.name}-{analysis_key(config, p)}.json", p)
-                   for root in (cache.root, *cache.read_only_roots))
-               for p in post_hoc(config))
+    """Every post-hoc analysis of the run would be served from the cache (so none would be
+    computed: :func:`~companion.analyses.stored_analysis` decides, as for the figures); with
+    ``current``, every one made by today's code as well (none marked stale)."""
+    found = [stored_analysis(config, p, cache) for p in post_hoc(config)]
+    return all(f is not None and not (current and "stale" in f) for f in found)
 
 
 def show_with_paper(outcome: FigureOutcome, paper: Optional[FigureOutcome],
