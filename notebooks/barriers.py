@@ -39,7 +39,7 @@
 # Parameters (Papermill: `-p name value`; `make reproduce FIG=walk-2 PARAMS="lr=0.05"`).
 figures = ""            # figures of this chapter to compute, e.g. walk-1,walk-table-1 (empty: all)
 profile = "default"     # smoke (seconds, tests) | default (minutes on 2 CPU cores) | paper (GPU)
-output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<name=value+…>/)
+output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<them>/)
 # Overrides applied to every run of the selected figures (None keeps the figure's value).
 lr = None               # η (the sweeps of Figs. 4, 22–24 keep their own grids)
 epochs = None           # training epochs (GD: steps)

@@ -36,10 +36,10 @@
 # Parameters (Papermill: `-p name value`; `make reproduce FIG=alain-2 PARAMS="t0s=1000,3000"`).
 figures = ""            # figures of this chapter to compute, e.g. alain-1,alain-cost (empty: all)
 profile = "default"     # smoke (seconds, tests) | default (minutes on 2 CPU cores) | paper (GPU)
-output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<name=value+…>/)
+output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<them>/)
 # Overrides applied to every run of the selected figures (None keeps the figure's value).
 lr = None               # RMSProp's initial learning rate
-max_steps = None        # training steps (snapshots past it must be dropped: snapshot_steps=…)
+max_steps = None        # training steps (drop the snapshots past it: snapshot_steps)
 model = None            # lenet (the paper's 3.3M parameters) | lenet_small (50,642)
 seed = None
 device = None           # auto | cpu | cuda

@@ -42,7 +42,7 @@
 # Parameters (Papermill: `-p name value`; `make reproduce FIG=table-1 PARAMS="epochs=10"`).
 figures = ""            # figures of this chapter to compute, e.g. 8,table-1 (empty: all of them)
 profile = "default"     # smoke (seconds, tests) | default (minutes on 2 CPU cores) | paper (GPU)
-output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<name=value+…>/)
+output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<them>/)
 # Overrides applied to every run of the selected figures (None keeps the figure's value; a
 # figure's own sweep axis is never overridden: use lr_grid / batch_size_grid for Fig. 21).
 lr = None               # η

@@ -38,7 +38,7 @@
 # Parameters (Papermill: `-p name value`; `make reproduce FIG=sagun-2 PARAMS="std=10"`).
 figures = ""            # figures of this chapter to compute, e.g. sagun-1,sagun-table-1 (empty: all)
 profile = "default"     # smoke (seconds, tests) | default (minutes on 2 CPU cores) | paper (GPU)
-output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<name=value+…>/)
+output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<them>/)
 # Overrides applied to every run of the selected figures (None keeps the figure's value).
 lr = None               # η of (S)GD
 max_steps = None        # training steps (the blob runs also stop once ‖g‖ ≤ stop_grad_norm)

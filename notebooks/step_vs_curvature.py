@@ -42,7 +42,7 @@
 # Parameters (Papermill: `-p name value`; `make reproduce FIG=6 PARAMS="lr=0.02"`).
 figures = ""            # figures of this chapter to compute, e.g. 6,7 (empty: all of them)
 profile = "default"     # smoke (seconds, tests) | default (minutes on 2 CPU cores) | paper (GPU)
-output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<name=value+…>/)
+output_dir = ""         # "" → data/results/<profile>/ (with params: …/params/<them>/)
 # Overrides applied to every run of the selected figures (None keeps the figure's value; a
 # figure's own sweep axis is never overridden: use lr_grid for Fig. 5's η).
 model = None            # simplecnn | resnet32
