@@ -87,6 +87,36 @@ def test_a_table_whose_data_is_missing_shows_the_paper_and_says_why(tmp_path, mo
     assert [c.status for c in newton.run("newton").claims] == ["holds"]
 
 
+def test_the_paper_profile_on_a_cpu_reports_missing_data_instead_of_refusing(tmp_path,
+                                                                             monkeypatch):
+    """Table 6 at the paper profile without CUDA: its CIFAR-100 runs would train nowhere, so
+    they are reported as missing data (as at every profile), not refused as 'would train'."""
+    import torch
+
+    from companion import compute, data, tasks
+    from companion.data import DataNotFoundError
+    from companion.plan_preview import describe
+
+    def missing(split, download=True):
+        raise DataNotFoundError("CIFAR-100 not found. Looked in:\n  - (test)")
+
+    monkeypatch.setitem(data.DATASETS, "cifar100", missing)
+    monkeypatch.setitem(tasks.IMAGE_SETS, "cifar100", (missing, 100, (0.5,) * 3, (0.25,) * 3))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv(compute.ALLOW_CPU, raising=False)
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
+    compute.missing_data.cache_clear()
+    try:
+        plan = reproduce.Plan("table-6", "paper", output_dir=tmp_path / "out", progress=False)
+        assert compute.paper_on_cpu(plan) == []
+        text = describe(plan)
+        assert text.count("data missing (CIFAR-100: not in the data cache or the mirror") == 4
+        assert "would be refused" not in text
+        assert set(plan.run("table-6").missing) == {"γ=0.01", "γ=0.1", "γ=1", "γ=5"}
+    finally:
+        compute.missing_data.cache_clear()
+
+
 def test_compute_recomputes_a_stale_committed_result(tmp_path, monkeypatch):
     import json as _json
 

@@ -19,12 +19,14 @@ import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from functools import lru_cache
 from typing import Optional
 
 import torch
 
 from . import training
 from .config import ParameterError
+from .data import DATASETS, DataNotFoundError, load_dataset
 from .progress import Reporter
 from .registry import replay_runs
 from .results import ResultsCache, run_key
@@ -60,14 +62,31 @@ def paper_on_cpu(plan, runs: Optional[list] = None, current: bool = False) -> li
     """(figure, label) of the paper-profile runs this machine would train or analyse on its
     CPU: those of ``runs`` ((figure, label, config); default: :func:`unique_runs`) without
     a stored result or analysis (with ``current``: none made by today's code, as
-    :func:`compute_runs` requires). Empty at other profiles, with committed results only,
-    on a CUDA machine, and where ``COMPANION_ALLOW_CPU=1``."""
+    :func:`compute_runs` requires), and whose data set is here (a run whose data is missing
+    trains nowhere: it is reported as missing, as at every profile). Empty at other
+    profiles, with committed results only, on a CUDA machine, and where
+    ``COMPANION_ALLOW_CPU=1``."""
     if (plan.profile != "paper" or plan.committed_only or torch.cuda.is_available()
             or os.environ.get(ALLOW_CPU) == "1"):
         return []
     return [(fid, label) for fid, label, config in (unique_runs(plan) if runs is None else runs)
-            if plan.cache.load(config, accept_stale=not current) is None
-            or not analyses_stored(config, plan.cache, current=current)]
+            if (plan.cache.load(config, accept_stale=not current) is None
+                or not analyses_stored(config, plan.cache, current=current))
+            and missing_data(config.dataset) is None]
+
+
+@lru_cache(maxsize=None)
+def missing_data(dataset: str) -> Optional[str]:
+    """Why ``dataset``'s training data cannot be had (e.g. CIFAR-100 offline), or None when
+    it loads: from the data cache, the mirror or a download (generated sets always load)."""
+    if dataset not in DATASETS:
+        return None
+    try:
+        load_dataset(dataset, "valid" if dataset == "ptb" else "train")  # PTB: no train offline
+    except DataNotFoundError as error:
+        name = str(error).splitlines()[0].split(" not found")[0]
+        return f"{name}: not in the data cache or the mirror, and no download"
+    return None
 
 
 def check_device(overrides: dict) -> None:

@@ -3,8 +3,9 @@
 For each selected figure: where its outputs go, the parameters its runs share, and per run
 the parameters that set it apart and what would happen to it: served from the local cache
 or from the committed paper-profile results (with the device and wall time that made it),
-resumed from a checkpoint, or trained, and which post-hoc analyses would be computed. Nothing
-is loaded beyond the stored JSON, and nothing trains.
+resumed from a checkpoint, or trained (unless its data set is missing), and which post-hoc
+analyses would be computed. Nothing trains: stored results are read as JSON, and only a run
+to train has its data set looked up (through the data cache).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import textwrap
 
 from . import registry
 from .analyses import post_hoc, stored_analysis
-from .compute import paper_on_cpu
+from .compute import missing_data, paper_on_cpu
 from .report import table_parameters
 from .results import ResultsCache
 
@@ -22,13 +23,16 @@ WIDTH = 100
 
 def run_status(config, cache) -> tuple:
     """(state, detail) of one run: "stored" (local cache), "committed", "committed,
-    earlier code" (served marked stale; `compute` recomputes it), "resumes" or "trains";
-    the detail names the device and wall time that made a stored result, and the post-hoc
+    earlier code" (served marked stale; `compute` recomputes it), "resumes", "trains" or
+    "data missing" (shown as at every profile: the paper's numbers, and why); the detail names the device and wall time that made a stored result, and the post-hoc
     analyses still to compute."""
     result = cache.load(config)
     todo = [p.name for p in post_hoc(config) if stored_analysis(config, p, cache) is None]
     analyses = f"; then analyses {', '.join(todo)}" if todo else ""
     if result is None:
+        why = missing_data(config.dataset)
+        if why is not None:
+            return "data missing", why
         if cache.checkpoint_path(config).exists():
             return "resumes", "from its checkpoint" + analyses
         return "trains", analyses.lstrip("; ")
