@@ -10,7 +10,7 @@ from companion.analyses import attach_analyses
 from companion.step_split import commit_part, splittable, step_config
 
 
-def test_each_figure_is_committed_in_part_stale_or_not_yet(tmp_path, monkeypatch):
+def test_each_figure_is_committed_in_part_stale_or_not_yet(tmp_path, monkeypatch, capsys):
     smoke = registry.resolve
     monkeypatch.setattr(registry, "resolve", lambda fid, profile="default", *a, **k:
                         smoke(fid, "smoke"))   # "paper" stands for smoke here: seconds
@@ -33,6 +33,14 @@ def test_each_figure_is_committed_in_part_stale_or_not_yet(tmp_path, monkeypatch
     table = status_table(reader)
     assert "| {doc}`outlier_counts` | `sagun-1` |" in table
     assert "| {doc}`negative_curvature` | — | `alain-3`, `alain-4`, `alain-5`, `alain-6` |" in table
+    monkeypatch.setattr(paper_status, "committed_cache", lambda: reader)
+    assert paper_status.main() == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "sagun-1  committed" in "\n".join(lines) and "alain-3  partial" in "\n".join(lines)
+    n = len(lines) - 1   # one line per figure with runs, then the totals
+    assert lines[-1] == (f"of {n} figures and tables with runs: 1 committed, 4 in part, "
+                         f"0 made by earlier code, {n - 5} not yet")
+    assert f"Of the {n} figures and tables with runs, 1 have committed" in table
 
     for path in committed.glob("*/result.json"):   # results made by other code
         stale = json.loads(path.read_text())

@@ -59,23 +59,33 @@ def figure_status(fig_id: str, cache: ResultsCache) -> tuple:
     return status, done, len(states)
 
 
+def statuses(cache: ResultsCache) -> dict:
+    """fid → (status, runs committed, runs) for every figure with runs at the paper profile."""
+    out = {fid: figure_status(fid, cache) for fid in registry.figures()}
+    return {fid: state for fid, state in out.items() if state[0] is not None}
+
+
+def totals(found: dict) -> dict:
+    """How many figures of ``found`` (:func:`statuses`) have each status."""
+    return {k: sum(state[0] == k for state in found.values())
+            for k in (COMMITTED, PARTIAL, STALE, NOT_YET)}
+
+
 def status_table(cache: Optional[ResultsCache] = None) -> str:
     """A Markdown table, one row per chapter: its figures committed, partly committed, made
     by earlier code, and not yet computed at the paper profile."""
-    cache = cache or committed_cache()
+    found = statuses(cache or committed_cache())
     by_chapter: dict = {}
-    for fid, figure in registry.figures().items():
-        status = figure_status(fid, cache)[0]
-        if status is not None:
-            by_chapter.setdefault(figure.notebook, {}).setdefault(status, []).append(fid)
+    for fid, (status, _, _) in found.items():
+        by_chapter.setdefault(registry.get_figure(fid).notebook, {}) \
+            .setdefault(status, []).append(fid)
     names = lambda ids: ", ".join(f"`{i}`" for i in ids) if ids else "—"  # noqa: E731
     rows = [f"| {{doc}}`{chapter}` | {names(s.get(COMMITTED))} | {names(s.get(PARTIAL))} | "
             f"{names(s.get(STALE))} | {len(s.get(NOT_YET, []))} |"
             for chapter, s in by_chapter.items()]
-    total = {k: sum(len(s.get(k, [])) for s in by_chapter.values())
-             for k in (COMMITTED, PARTIAL, STALE, NOT_YET)}
+    total = totals(found)
     return "\n".join([
-        f"Of the {sum(total.values())} figures and tables with runs, {total[COMMITTED]} have "
+        f"Of the {len(found)} figures and tables with runs, {total[COMMITTED]} have "
         f"committed paper-profile results, {total[PARTIAL]} in part, {total[STALE]} made by "
         f"earlier code, and {total[NOT_YET]} none yet (counted from `data/paper/runs` when "
         "this book was built; `python -m companion.paper_status` lists them).", "",
@@ -84,11 +94,13 @@ def status_table(cache: Optional[ResultsCache] = None) -> str:
 
 
 def main(argv: Optional[list] = None) -> int:
-    cache = committed_cache()
-    for fid in registry.figures():
-        status, done, runs = figure_status(fid, cache)
-        if status is not None:
-            print(f"{fid:>16}  {status:<22} {done} of {runs} run(s)")
+    found = statuses(committed_cache())
+    for fid, (status, done, runs) in found.items():
+        print(f"{fid:>16}  {status:<22} {done} of {runs} run(s)")
+    total = totals(found)
+    print(f"of {len(found)} figures and tables with runs: {total[COMMITTED]} committed, "
+          f"{total[PARTIAL]} in part, {total[STALE]} made by earlier code, "
+          f"{total[NOT_YET]} not yet")
     return 0
 
 
