@@ -202,3 +202,12 @@ def test_lambda_claims_name_the_epochs_they_compare():
     assert h1_flatter().check(runs([10.0, 12.0, 9.0, 15.0]))[0] is False
     rho_held, rho_evidence = h2_inverse().check(runs([40.0, 12.0, 9.0, 5.0]))
     assert rho_held is True and "over 4 epochs" in rho_evidence
+
+
+def test_the_cosine_panels_name_the_running_mean_they_draw():
+    """The window is 20 (Figs. 4, 22–24) or 5 (Figs. 5, 25, 26), at most a fifth of the
+    series: a 19-step smoke series is smoothed over 3, and its axis says so."""
+    from companion.chapters.barriers_plots import _smooth, _window
+
+    assert (_window(19), _window(19, 5), _window(119), _window(1000, 5)) == (3, 3, 20, 5)
+    assert len(_smooth(np.ones(19))) == 19 - 3 + 1

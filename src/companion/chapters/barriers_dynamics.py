@@ -50,7 +50,7 @@ def sweep_runs(fid: str) -> tuple:
                         max_steps=psteps, track_every=10 ** 6, walk=Walk(),
                         sweep=("batch_size", "lr"),
                         default={"max_steps": dsteps, "n_train": n_train},
-                        smoke={"max_steps": 60, "epochs": 1000},
+                        smoke={"max_steps": 20, "epochs": 1000},
                         absent=[p for p, keep in (("paper", in_paper), ("default", in_default),
                                                   ("smoke", in_default)) if not keep]))
     return tuple(runs)

@@ -175,9 +175,14 @@ def lambda_plot(runs: dict, footer_text: str = "") -> plt.Figure:
     return fig
 
 
+def _window(n: int, window: int = 20) -> int:
+    """The running mean's width for a series of ``n`` values: ``window``, at most a fifth."""
+    return max(1, min(window, n // 5 or 1))
+
+
 def _smooth(values: np.ndarray, window: int = 20) -> np.ndarray:
     values = np.nan_to_num(values, nan=0.0)
-    window = max(1, min(window, len(values) // 5 or 1))
+    window = _window(len(values), window)
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
@@ -186,11 +191,14 @@ def cosine_sweep(runs: dict, footer_text: str = "") -> plt.Figure:
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     by_b, by_lr = sweep_labels(runs, "batch_size"), sweep_labels(runs, "lr")
     for ax, group, name in ((axes[0], by_b, "B"), (axes[1], by_lr, "η")):
+        widths = set()
         for color, (value, label) in zip(sweep_colors(len(group)), group):
             cos = cosines(runs[label][1])[1:]
+            widths.add(_window(len(cos)))
             ax.plot(_smooth(cos), color=color, label=f"{name} = {value:g}")
         ax.axhline(0, color="0.7", lw=0.8)
-        ax.set(xlabel="iteration", ylabel="cos(g_{t−1}, g_t), running mean of 20",
+        ax.set(xlabel="iteration", ylabel="cos(g_{t−1}, g_t), running mean of "
+                                          + "/".join(map(str, sorted(widths))),
                title=f"{name} sweep")
         ax.legend(fontsize=8)
     for color, (value, label) in zip(sweep_colors(len(by_b)), by_b):
@@ -205,6 +213,7 @@ def noise_plot(runs: dict, footer_text: str = "") -> plt.Figure:
     """Figs. 5, 25, 26: GD, GD with noise and SGD: loss, accuracy, cosine, distance."""
     fig, axes = plt.subplots(2, 2, figsize=(12, 7))
     colors = dict(zip(runs, ["#1f77b4", "#ff7f0e", "#d62728", "#2ca02c"]))
+    widths = set()
     for label, (c, r) in runs.items():
         name = label.split("noise-study ")[-1]
         log = np.array(r["step_log"])
@@ -212,11 +221,14 @@ def noise_plot(runs: dict, footer_text: str = "") -> plt.Figure:
         epochs, acc = zip(*val_acc(r))   # SGD's epochs are several steps: plot on steps
         axes[0, 1].plot(np.array(epochs) * r["steps_per_epoch"], acc, color=colors[label],
                         label=name)
-        axes[1, 0].plot(_smooth(cosines(r)[1:], 5), color=colors[label], label=name)
+        cos = cosines(r)[1:]
+        widths.add(_window(len(cos), 5))
+        axes[1, 0].plot(_smooth(cos, 5), color=colors[label], label=name)
         dist = trace(r)["distance"]
         axes[1, 1].plot(np.arange(1, len(dist) + 1), dist, color=colors[label], label=name)
     for ax, ylabel in zip(axes.flat, ("training loss (step's batch)", "held-out accuracy",
-                                      "cos(g_{t−1}, g_t), running mean of 5", "‖θ_t − θ₀‖")):
+                                      "cos(g_{t−1}, g_t), running mean of "
+                                      + "/".join(map(str, sorted(widths))), "‖θ_t − θ₀‖")):
         ax.set(xlabel="step", ylabel=ylabel)
     axes[0, 0].set_yscale("log")
     axes[0, 0].legend(fontsize=8)
