@@ -24,8 +24,9 @@ WIDTH = 100
 def run_status(config, cache) -> tuple:
     """(state, detail) of one run: "stored" (local cache), "committed", "committed,
     earlier code" (served marked stale; `compute` recomputes it), "resumes", "trains" or
-    "data missing" (shown as at every profile: the paper's numbers, and why); the detail names the device and wall time that made a stored result, and the post-hoc
-    analyses still to compute."""
+    "data missing" (shown as at every profile: the paper's numbers, and why); the detail
+    names the device and wall time that made a stored result, and the post-hoc analyses
+    still to compute."""
     result = cache.load(config)
     todo = [p.name for p in post_hoc(config) if stored_analysis(config, p, cache) is None]
     analyses = f"; then analyses {', '.join(todo)}" if todo else ""

@@ -95,7 +95,7 @@ def hessian_run(arch: str, lr: float, n_hessian: int, label: str = None,
                                lanczos_tol=1e-3),),
                default={"epochs": 20, "n_hessian": n_hessian, "lanczos_tol": 1e-2,
                         **(default or {})},
-               smoke={"n_hessian": 100, "lanczos_tol": 1e-2, **(smoke or {})}, paper=paper)
+               smoke={"n_hessian": 100, **(smoke or {})}, paper=paper)
 
 
 def gd(arch: str, label: str = None, optimizer: str = "gd", steps: int = 450,

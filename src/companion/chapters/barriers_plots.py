@@ -180,6 +180,10 @@ def _window(n: int, window: int = 20) -> int:
     return max(1, min(window, n // 5 or 1))
 
 
+def _cosine_label(widths: set) -> str:
+    return "cos(g_{t−1}, g_t), running mean of " + "/".join(map(str, sorted(widths)))
+
+
 def _smooth(values: np.ndarray, window: int = 20) -> np.ndarray:
     values = np.nan_to_num(values, nan=0.0)
     window = _window(len(values), window)
@@ -197,9 +201,7 @@ def cosine_sweep(runs: dict, footer_text: str = "") -> plt.Figure:
             widths.add(_window(len(cos)))
             ax.plot(_smooth(cos), color=color, label=f"{name} = {value:g}")
         ax.axhline(0, color="0.7", lw=0.8)
-        ax.set(xlabel="iteration", ylabel="cos(g_{t−1}, g_t), running mean of "
-                                          + "/".join(map(str, sorted(widths))),
-               title=f"{name} sweep")
+        ax.set(xlabel="iteration", ylabel=_cosine_label(widths), title=f"{name} sweep")
         ax.legend(fontsize=8)
     for color, (value, label) in zip(sweep_colors(len(by_b)), by_b):
         axes[2].plot(trace(runs[label][1])["distance"], color=color, label=f"B = {value}")
@@ -227,8 +229,7 @@ def noise_plot(runs: dict, footer_text: str = "") -> plt.Figure:
         dist = trace(r)["distance"]
         axes[1, 1].plot(np.arange(1, len(dist) + 1), dist, color=colors[label], label=name)
     for ax, ylabel in zip(axes.flat, ("training loss (step's batch)", "held-out accuracy",
-                                      "cos(g_{t−1}, g_t), running mean of "
-                                      + "/".join(map(str, sorted(widths))), "‖θ_t − θ₀‖")):
+                                      _cosine_label(widths), "‖θ_t − θ₀‖")):
         ax.set(xlabel="step", ylabel=ylabel)
     axes[0, 0].set_yscale("log")
     axes[0, 0].legend(fontsize=8)
