@@ -211,3 +211,33 @@ def test_the_cosine_panels_name_the_running_mean_they_draw():
 
     assert (_window(19), _window(19, 5), _window(119), _window(1000, 5)) == (3, 3, 20, 5)
     assert len(_smooth(np.ones(19))) == 19 - 3 + 1
+
+
+def test_the_lambda_plot_draws_the_lanczos_residual_and_names_an_unresolved_lambda_max():
+    """Lanczos stops at tol × max|θ|: at ResNet-56's initialization (no BatchNorm) a large
+    negative eigenvalue sets that scale, and λ_max stopped at −0.05 with residual 1.67 (the
+    true value is near 1.5). The figure draws each value's residual as its error bar and
+    names the epochs whose residual exceeds a quarter of |λ_max|."""
+    import matplotlib.pyplot as plt
+    from companion.chapters.barriers_plots import lambda_plot, lambda_residuals
+
+    def record(epoch, lam, res, phase="epoch"):
+        return {"step": int(epoch * 10), "epoch": epoch, "phase": phase, "eigenvalues": [lam],
+                "residuals": [res], "val_acc": 0.1 + 0.01 * epoch}
+
+    result = {"history": [record(0, -0.048, 1.67, "init"), record(1, 28.96, 0.14),
+                          record(2, 25.8, 0.12)]}
+    assert lambda_residuals(result) == ([0, 1, 2], [-0.048, 28.96, 25.8], [1.67, 0.14, 0.12])
+    fig = lambda_plot({"ResNet-56": (None, result)})
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert any(t.startswith("epoch 0: residual") for t in texts), texts
+    bars = [c for c in ax.containers if c.has_yerr]
+    assert len(bars) == 1
+    segments = bars[0].lines[2][0].get_segments()
+    assert np.allclose([s[1, 1] - s[0, 1] for s in segments], [2 * 1.67, 0.28, 0.24])
+    plt.close(fig)
+    result["history"][0].update(eigenvalues=[1.516], residuals=[0.061])  # tol 1e-4: resolved
+    fig = lambda_plot({"ResNet-56": (None, result)})
+    assert not [t for t in fig.axes[0].texts if t.get_text().startswith("epoch")]
+    plt.close(fig)
