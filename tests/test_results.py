@@ -138,3 +138,27 @@ def test_results_stamped_by_the_earlier_scheme_stay_current_while_the_code_is_un
     (tmp_path / "models_walk.py").write_text("# changed\n")   # any numeric module
     monkeypatch.setattr(results, "_CODE_VERSIONS", {})
     assert cache.load(config) is None
+
+
+def test_results_figures_and_checkpoints_get_the_mode_open_would_give(tmp_path):
+    """mkstemp makes 0600 files, and the rename kept that mode: results, checkpoints and
+    figures could not be served or shared. They now get 0666 less the umask."""
+    import os
+    import stat
+
+    import matplotlib.pyplot as plt
+
+    from companion.plotting import save_figure
+    from companion.results import atomic_torch_save
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_json(tmp_path / "a.json", {"a": 1})
+        atomic_torch_save(tmp_path / "w.pt", {"a": 1})
+        save_figure(plt.figure(), tmp_path / "f.png")
+        os.umask(0o077)
+        atomic_write_json(tmp_path / "private.json", {"a": 1})
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {"a.json": 0o644, "w.pt": 0o644, "f.png": 0o644, "private.json": 0o600}
