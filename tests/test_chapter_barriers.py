@@ -2,6 +2,7 @@
 bad input before anything runs, and smoke figures with their claims."""
 
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -83,6 +84,8 @@ def test_smoke_figures_and_claims(tmp_path):
         claims = json.loads((out / "claims.json").read_text())
         assert len(claims) == len(registry.get_figure(fid).claims)
         assert {c["status"] for c in claims} <= {"holds", "fails", "not reached"}
+        # a verdict drawn from NaN is a bug (B1, B2 failed on runs too short for their rule)
+        assert not [c["claim"] for c in claims if re.search(r"\bnan\b", c["evidence"])]
     config, result = outcomes["walk-2"].runs["VGG-11 SGD η=0.1"]
     walk = result["trace"]["walk"]
     steps = len(result["step_log"])

@@ -61,6 +61,16 @@ def test_fig8_claims_use_the_k_runs_and_sgd():
                                   [0, 1, 2]))
     outcomes = [c.evaluate(runs) for c in C.fig8_claims(50)]
     assert [o.status for o in outcomes] == ["holds"] * 4, [o.evidence for o in outcomes]
+    # one test accuracy for every K (smoke runs at chance): ρ is undefined, and the reason
+    # says so, not "fewer than three values of K" (there are three)
+    for k in (1, 5, 10):
+        runs[f"K={k}"][1]["history"][-1]["test_acc"] = 0.1
+    last = C.fig8_claims(50)[3].evaluate(runs)
+    assert last.status == "not reached" and "every K gives the same test accuracy" \
+        in last.evidence, last.evidence
+    del runs["K=10"]
+    last = C.fig8_claims(50)[3].evaluate(runs)
+    assert last.status == "not reached" and "fewer than three values of K" in last.evidence
 
 
 def test_newton_example_is_exact():

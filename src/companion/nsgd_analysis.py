@@ -131,7 +131,9 @@ def k_runs(runs: dict) -> tuple:
 def spearman(x, y) -> float:
     from scipy.stats import spearmanr
 
-    return float(spearmanr(x, y).statistic) if len(x) > 2 else math.nan
+    if len(x) <= 2 or len(set(x)) == 1 or len(set(y)) == 1:   # undefined: no ranks to compare
+        return math.nan
+    return float(spearmanr(x, y).statistic)
 
 
 # ----------------------------------------------------------------------------- App. E

@@ -118,6 +118,14 @@ def converges_claim() -> Claim:
 
 
 # ----------------------------------------------------------------------------- Fig. 8
+def _undefined(ks: list, name: str, values: list = ()) -> str:
+    """Why Spearman's ρ over the K values is undefined: too few of them, or one value for all."""
+    if len(ks) < 3:
+        return f"fewer than three values of K (Spearman ρ needs three; {len(ks)} here)"
+    return (f"every K gives the same {name}" + (f" ({values[0]:.4g})" if len(values) else "")
+            + ": Spearman ρ is undefined")
+
+
 def fig8_claims(paper_epoch: float) -> tuple:
     def lam_max(r):
         return float(eigen_series(r)[1][:, 0].max())
@@ -134,7 +142,7 @@ def fig8_claims(paper_epoch: float) -> tuple:
         nsgd, _ = k_runs(runs)
         rho = spearman([k for k, _, _ in nsgd], [lam_max(r) for _, _, r in nsgd])
         if math.isnan(rho):
-            return NOT_REACHED, "fewer than three values of K (Spearman ρ needs three)"
+            return NOT_REACHED, _undefined([k for k, _, _ in nsgd], "λ_max")
         return rho >= 0.6, (", ".join(f"K={k}: {lam_max(r):.4g}" for k, _, r in nsgd)
                             + f"; Spearman ρ = {rho:.2f} (holds if ≥ 0.6)")
 
@@ -152,7 +160,7 @@ def fig8_claims(paper_epoch: float) -> tuple:
         tests = [table_row(c, r, paper_epoch)["test_acc"] for _, c, r in nsgd]
         rho = spearman([k for k, _, _ in nsgd], tests)
         if math.isnan(rho):
-            return NOT_REACHED, "fewer than three values of K"
+            return NOT_REACHED, _undefined([k for k, _, _ in nsgd], "test accuracy", tests)
         return rho > 0, (", ".join(f"K={k}: {t:.1f}%" for (k, _, _), t in zip(nsgd, tests))
                          + f"; Spearman ρ = {rho:.2f} (holds if > 0)")
 

@@ -90,9 +90,11 @@ def plot_sweeps(runs: dict, footer_text: str = "") -> plt.Figure:
     return fig
 
 
-def footer(fig: plt.Figure, text: str) -> None:
-    """Lay the figure out and write its provenance line at the bottom."""
-    fig.tight_layout()
+def footer(fig: plt.Figure, text: str, tight: bool = True) -> None:
+    """Lay the figure out (``tight=False``: a figure that placed its own grid) and write its
+    provenance line at the bottom."""
+    if tight:
+        fig.tight_layout()
     if text:
         # wrapped to the figure's width (a footer listing several commits and devices
         # would run off the right edge), the axes raised by the lines it takes beyond one

@@ -25,13 +25,22 @@ def sweep_labels(runs, field: str) -> list:
 
 
 def _sweep(runs, field: str) -> list:
-    """(value, mean cos over 50..T, final distance) of the runs of one sweep, sorted."""
+    """(value, mean cos over 50..T, final distance) of the runs of one sweep, sorted; the mean
+    is None for a run that stopped before iteration 50."""
     out = []
     for value, label in sweep_labels(runs, field):
         r = runs[label][1]
-        out.append((value, float(np.nanmean(cosines(r)[SWEEP_FROM - 1:])),
-                    trace(r)["distance"][-1]))
+        late = np.asarray(cosines(r)[SWEEP_FROM - 1:], dtype=float)
+        mean = float(np.nanmean(late)) if np.isfinite(late).any() else None
+        out.append((value, mean, trace(r)["distance"][-1]))
     return out
+
+
+def _too_short(*sweeps) -> str:
+    """Why the cosine claims are not reached, or '' when every run passed iteration 50."""
+    if any(c is None for rows in sweeps for _, c, _ in rows):
+        return f"needs the cosines from iteration {SWEEP_FROM} on (a run stopped before it)"
+    return ""
 
 
 def b1_batch_sets_cosine() -> Claim:
@@ -39,6 +48,8 @@ def b1_batch_sets_cosine() -> Claim:
         rows = _sweep(runs, "batch_size")
         if len(rows) < 2:
             return NOT_REACHED, "needs two batch sizes"
+        if short := _too_short(rows):
+            return NOT_REACHED, short
         cos = [c for _, c, _ in rows]
         falls = all(b < a for a, b in zip(cos, cos[1:]))
         return falls and cos[-1] - cos[0] <= -0.1, (
@@ -53,6 +64,8 @@ def b2_lr_does_not() -> Claim:
         by_b, by_lr = _sweep(runs, "batch_size"), _sweep(runs, "lr")
         if len(by_b) < 2 or len(by_lr) < 2:
             return NOT_REACHED, "needs two batch sizes and two learning rates"
+        if short := _too_short(by_b, by_lr):
+            return NOT_REACHED, short
         spread_b = np.ptp([c for _, c, _ in by_b])
         spread_lr = np.ptp([c for _, c, _ in by_lr])
         return spread_lr <= 0.5 * spread_b, (

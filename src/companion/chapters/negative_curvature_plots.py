@@ -136,7 +136,7 @@ def plot_regime(runs: dict, footer_text: str = "") -> plt.Figure:
     _draw_spectrum(fig.add_subplot(grid[0, :]), label, config, result)
     axes = np.array([[fig.add_subplot(grid[i, j]) for j in range(n)] for i in (1, 2)])
     _draw_kept(axes, result["kept"], config)
-    footer(fig, footer_text)
+    footer(fig, footer_text, tight=False)   # the grid above sets the margins
     return fig
 
 
