@@ -244,3 +244,31 @@ def test_the_lambda_plot_draws_the_lanczos_residual_and_names_an_unresolved_lamb
     fig = lambda_plot({"ResNet-56": (None, result)})
     assert not [t for t in fig.axes[0].texts if t.get_text().startswith("epoch")]
     plt.close(fig)
+
+
+def test_cosine_claims_on_runs_shorter_than_their_rule_are_not_reached():
+    """B1/B2 average the cosines from iteration 50 on and N6 from step 20 on: a run that
+    stopped before that has no such numbers, and NaN gave 'fails' (B1 at smoke, 20 steps)."""
+    from companion.chapters import barriers_dynamics_claims as D
+    from companion.config import RunConfig
+
+    def walk_run(n, cos=-0.5):
+        return {"trace": {"walk": {"cos": [None] + [cos] * (n - 1), "distance": [0.1] * n,
+                                   "segments": []}}, "history": [], "step_log": [[1, 1.0]] * n}
+
+    def sweep(n):
+        return {f"VGG-11 SGD B={b} η=0.1": (RunConfig(batch_size=b, lr=0.1), walk_run(n, c))
+                for b, c in ((25, 0.2), (100, 0.0), (400, -0.3))} | {
+                f"VGG-11 SGD B=100 η={v}": (RunConfig(batch_size=100, lr=v), walk_run(n))
+                for v in (0.05, 0.2)}
+
+    for claim in (D.b1_batch_sets_cosine(), D.b2_lr_does_not()):
+        short, long = claim.evaluate(sweep(20)), claim.evaluate(sweep(80))
+        assert short.status == "not reached" and "iteration 50" in short.evidence
+        assert long.status in ("holds", "fails") and "nan" not in long.evidence
+    assert D.b1_batch_sets_cosine().evaluate(sweep(80)).status == "holds"
+    gd = {"VGG-11 GD": (RunConfig(optimizer="gd"), walk_run(12, -0.9)),
+          "VGG-11 GD + noise 0.1": (RunConfig(optimizer="gd_noise"), walk_run(12))}
+    assert D.n6_gd_opposed().evaluate(gd).status == "not reached"
+    gd["VGG-11 GD"] = (RunConfig(optimizer="gd"), walk_run(40, -0.9))
+    assert D.n6_gd_opposed().evaluate(gd).status == "holds"

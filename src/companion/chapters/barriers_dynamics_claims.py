@@ -202,7 +202,10 @@ def n5_norm_grows() -> Claim:
 
 def n6_gd_opposed() -> Claim:
     def decide(gd, _, __):
-        med = float(np.nanmedian(cosines(gd)[T_FROM - 1:]))
+        late = np.asarray(cosines(gd)[T_FROM - 1:], dtype=float)
+        if not np.isfinite(late).any():
+            return NOT_REACHED, f"the GD run stopped before step {T_FROM}"
+        med = float(np.nanmedian(late))
         return med <= -0.8, f"GD median cos over steps 20…T {med:.2f} (holds if ≤ −0.8)"
     return _noise_claim("N6: GD's consecutive gradients stay almost opposite.", decide,
                         needs="the GD run")
