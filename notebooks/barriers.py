@@ -154,7 +154,7 @@ plan.show("walk-3")
 # Lanczos stops when the residual is below the tolerance times the largest |Ritz value|, and
 # at initialization this ResNet-56 (no BatchNorm) has a negative eigenvalue far larger in
 # magnitude than λ_max: at the default profile it stopped after 2 products at −0.05
-# (residual 1.67), where a run to $10^{-4}$ gives 1.52 (59 products). The figure names such
+# (residual 1.67), where a tolerance of $10^{-4}$ gives 1.52 (59 products). The figure names such
 # epochs above the plot; the claims read epochs 1 onwards only.
 
 # %% tags=["remove-input"]
