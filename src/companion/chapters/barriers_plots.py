@@ -13,6 +13,7 @@ from .barriers_claims import (DEFAULT_EPOCHS, PAPER_EPOCHS, TABLE_EPOCHS, cosine
                               segments, trace, val_acc, walk_epochs)
 from .barriers_dynamics_claims import quadratic_walk, sweep_labels
 
+DISTANCE = r"‖$\theta_t - \theta_0$‖"  # the distance axes' label
 SHOWN = 40  # segments of an epoch drawn in a trajectory figure (the paper's first 40)
 # the paper's Tables 1 and 2 (spec §3): row → counts or heights at epochs 1/10/25/100
 PAPER_TABLE1 = {"VGG-11": (0, 0, 5, 13), "ResNet-56": (0, 0, 2, 23), "MLP": (0, 3, 5, None)}
@@ -57,9 +58,9 @@ def trajectory_plot(label: str, position: int):
         cos, dist = cosines(result), np.array(trace(result)["distance"])
         axes[1].plot(steps + 1, cos[steps], ".-", color="#2ca02c", ms=3)
         axes[1].axhline(0, color="0.7", lw=0.8)
-        axes[1].set(ylabel="cos(g_{t−1}, g_t)", ylim=(-1.05, 1.05))
+        axes[1].set(ylabel="cos($g_{t-1}$, $g_t$)", ylim=(-1.05, 1.05))
         axes[2].plot(steps + 1, dist[steps], ".-", color="#9467bd", ms=3)
-        axes[2].set(ylabel="‖θ_t − θ₀‖", xlabel="iteration")
+        axes[2].set(ylabel=DISTANCE, xlabel="iteration")
         footer(fig, footer_text)
         return fig
     return plot
@@ -145,7 +146,7 @@ def barriers_per_epoch(runs: dict, footer_text: str = "") -> plt.Figure:
     axes[0].bar(epochs, counts, color="#d62728")
     axes[0].set(xlabel="epoch", ylabel="barriers among the interpolated segments",
                 ylim=(0, max(1, max(counts)) * 1.15),
-                title=f"{label}: {len(epoch_rows(r, epochs[0]))} segments an epoch")
+                title=f"{label}: {_count(len(epoch_rows(r, epochs[0])), 'segment')} an epoch")
     for e in epochs:
         rows = epoch_rows(r, e)
         rel = L.barrier_heights(rows) / np.abs(rows[:, 0])
@@ -153,7 +154,8 @@ def barriers_per_epoch(runs: dict, footer_text: str = "") -> plt.Figure:
         axes[1].plot(np.full((~crossed).sum(), e), rel[~crossed], ".", color="0.5", ms=3)
         axes[1].plot(np.full(crossed.sum(), e), rel[crossed], "v", color="#d62728", ms=5)
     axes[1].axhline(0, color="0.3", lw=0.8)
-    axes[1].set(yscale="symlog", xlabel="epoch", ylabel="(max interior − max end) / L(θ_t)",
+    axes[1].set(yscale="symlog", xlabel="epoch",
+                ylabel=r"(max interior − max end) / L($\theta_t$)",
                 title="every segment's margin (> 0: a barrier, red)")
     axes[1].set_yscale("symlog", linthresh=1e-4)
     footer(fig, footer_text)
@@ -195,13 +197,17 @@ def lambda_residuals(result: dict) -> tuple:
             [x["residuals"][0] if x.get("residuals") else 0.0 for x in records])
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _window(n: int, window: int = 20) -> int:
     """The running mean's width for a series of ``n`` values: ``window``, at most a fifth."""
     return max(1, min(window, n // 5 or 1))
 
 
 def _cosine_label(widths: set) -> str:
-    return "cos(g_{t−1}, g_t), running mean of " + "/".join(map(str, sorted(widths)))
+    return "cos($g_{t-1}$, $g_t$), running mean of " + "/".join(map(str, sorted(widths)))
 
 
 def _smooth(values: np.ndarray, window: int = 20) -> np.ndarray:
@@ -225,7 +231,7 @@ def cosine_sweep(runs: dict, footer_text: str = "") -> plt.Figure:
         ax.legend(fontsize=8)
     for color, (value, label) in zip(sweep_colors(len(by_b)), by_b):
         axes[2].plot(trace(runs[label][1])["distance"], color=color, label=f"B = {value}")
-    axes[2].set(xlabel="iteration", ylabel="‖θ_t − θ₀‖", title="distance (B sweep)")
+    axes[2].set(xlabel="iteration", ylabel=DISTANCE, title="distance (B sweep)")
     axes[2].legend(fontsize=8)
     footer(fig, footer_text)
     return fig
@@ -249,7 +255,7 @@ def noise_plot(runs: dict, footer_text: str = "") -> plt.Figure:
         dist = trace(r)["distance"]
         axes[1, 1].plot(np.arange(1, len(dist) + 1), dist, color=colors[label], label=name)
     for ax, ylabel in zip(axes.flat, ("training loss (step's batch)", "held-out accuracy",
-                                      _cosine_label(widths), "‖θ_t − θ₀‖")):
+                                      _cosine_label(widths), DISTANCE)):
         ax.set(xlabel="step", ylabel=ylabel)
     axes[0, 0].set_yscale("log")
     axes[0, 0].legend(fontsize=8)
