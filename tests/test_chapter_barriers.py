@@ -213,7 +213,13 @@ def test_the_cosine_panels_name_the_running_mean_they_draw():
     from companion.chapters.barriers_plots import _smooth, _window
 
     assert (_window(19), _window(19, 5), _window(119), _window(1000, 5)) == (3, 3, 20, 5)
-    assert len(_smooth(np.ones(19))) == 19 - 3 + 1
+    steps, mean = _smooth(np.ones(19))
+    assert len(mean) == 19 - 3 + 1 and np.allclose(mean, 1)
+    # placed on the steps it averages: the cosines start at step 2, a window of 3 is
+    # centred one step later; a missing value is skipped, not read as 0
+    assert steps[0] == 3 and steps[-1] == 19
+    values = np.r_[np.nan, np.ones(18)]
+    assert np.allclose(_smooth(values)[1], 1)
 
 
 def test_the_lambda_plot_draws_the_lanczos_residual_and_names_an_unresolved_lambda_max():

@@ -210,10 +210,18 @@ def _cosine_label(widths: set) -> str:
     return "cos($g_{t-1}$, $g_t$), running mean of " + "/".join(map(str, sorted(widths)))
 
 
-def _smooth(values: np.ndarray, window: int = 20) -> np.ndarray:
-    values = np.nan_to_num(values, nan=0.0)
+def _smooth(values: np.ndarray, window: int = 20, first_step: int = 2) -> tuple:
+    """(steps, running mean) of a per-step series that starts at ``first_step`` (the cosines:
+    step 2, the first with a previous gradient), each mean placed at its window's centre and
+    taken over the finite values in it (a missing one is not read as 0)."""
+    values = np.asarray(values, dtype=float)
     window = _window(len(values), window)
-    return np.convolve(values, np.ones(window) / window, mode="valid")
+    finite = np.isfinite(values)
+    kernel = np.ones(window)
+    total = np.convolve(np.where(finite, values, 0.0), kernel, mode="valid")
+    count = np.convolve(finite.astype(float), kernel, mode="valid")
+    mean = np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0)
+    return first_step + (window - 1) / 2 + np.arange(len(mean)), mean
 
 
 def cosine_sweep(runs: dict, footer_text: str = "") -> plt.Figure:
@@ -225,12 +233,13 @@ def cosine_sweep(runs: dict, footer_text: str = "") -> plt.Figure:
         for color, (value, label) in zip(sweep_colors(len(group)), group):
             cos = cosines(runs[label][1])[1:]
             widths.add(_window(len(cos)))
-            ax.plot(_smooth(cos), color=color, label=f"{name} = {value:g}")
+            ax.plot(*_smooth(cos), color=color, label=f"{name} = {value:g}")
         ax.axhline(0, color="0.7", lw=0.8)
         ax.set(xlabel="iteration", ylabel=_cosine_label(widths), title=f"{name} sweep")
         ax.legend(fontsize=8)
     for color, (value, label) in zip(sweep_colors(len(by_b)), by_b):
-        axes[2].plot(trace(runs[label][1])["distance"], color=color, label=f"B = {value}")
+        dist = trace(runs[label][1])["distance"]
+        axes[2].plot(np.arange(1, len(dist) + 1), dist, color=color, label=f"B = {value}")
     axes[2].set(xlabel="iteration", ylabel=DISTANCE, title="distance (B sweep)")
     axes[2].legend(fontsize=8)
     footer(fig, footer_text)
@@ -251,7 +260,7 @@ def noise_plot(runs: dict, footer_text: str = "") -> plt.Figure:
                         label=name)
         cos = cosines(r)[1:]
         widths.add(_window(len(cos), 5))
-        axes[1, 0].plot(_smooth(cos, 5), color=colors[label], label=name)
+        axes[1, 0].plot(*_smooth(cos, 5), color=colors[label], label=name)
         dist = trace(r)["distance"]
         axes[1, 1].plot(np.arange(1, len(dist) + 1), dist, color=colors[label], label=name)
     for ax, ylabel in zip(axes.flat, ("training loss (step's batch)", "held-out accuracy",
