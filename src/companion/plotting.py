@@ -5,8 +5,6 @@ never re-runs a simulation)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .claims import SWEEP_DIRECTION, _value, curvature_records, peak, sweep_runs
-from .results import file_mode
+from .results import atomic_replace
 
 FOOTER_PT = 7  # the provenance line's font size
 SWEEP_COLORS = ("#1f77b4", "#2ca02c", "#d62728")  # blue/green/red: increasing η, decreasing S
@@ -108,14 +106,8 @@ def footer(fig: plt.Figure, text: str, tight: bool = True) -> None:
 
 def save_figure(fig: plt.Figure, path: Path) -> Path:
     """Save as PNG atomically (a failed save never replaces an earlier image) and close."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".fig.", suffix=".png")
-    os.fchmod(fd, file_mode())   # mkstemp's 0600 would survive the rename
-    os.close(fd)
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        atomic_replace(path, fig.savefig, suffix=".png")
     finally:
-        Path(tmp).unlink(missing_ok=True)
         plt.close(fig)
     return path

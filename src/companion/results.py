@@ -32,7 +32,7 @@ import platform
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
@@ -114,28 +114,36 @@ def run_key(config: RunConfig) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def file_mode() -> int:
+def _file_mode() -> int:
     """The mode ``open()`` gives a new file under this process's umask (mkstemp's is 0600)."""
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path`` (with the
-    mode a plain ``open()`` would give it, so that results can be served and shared)."""
+def atomic_replace(path: Path, write: Callable[[str], None], suffix: str = ".tmp") -> None:
+    """``write(tmp)`` a temporary file in ``path``'s folder, then rename it over ``path``: a
+    failed write never replaces an earlier file. The file gets the mode a plain ``open()``
+    would give it (not mkstemp's 0600), so that results can be served and shared."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.fchmod(fd, _file_mode())
+    os.close(fd)
     try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+    atomic_replace(path, write)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -143,16 +151,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def atomic_torch_save(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, file_mode())
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_replace(path, lambda tmp: torch.save(obj, tmp))
 
 
 class ResultsCache:

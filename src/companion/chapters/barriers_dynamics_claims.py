@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import landscape as L
 from ..claims import NOT_REACHED, Claim, lambda_series
-from .barriers_claims import T_FROM, cosines, final_loss, find, gd_runs, trace, val_acc
+from .barriers_claims import (T_FROM, _median, cosines, final_loss, find, gd_runs, trace,
+                              val_acc)
 
 SWEEP_FROM = 50  # B1: the mean cosine over iterations 50 … T
 
@@ -30,7 +31,7 @@ def _sweep(runs, field: str) -> list:
     out = []
     for value, label in sweep_labels(runs, field):
         r = runs[label][1]
-        late = np.asarray(cosines(r)[SWEEP_FROM - 1:], dtype=float)
+        late = cosines(r)[SWEEP_FROM - 1:]
         mean = float(np.nanmean(late)) if np.isfinite(late).any() else None
         out.append((value, mean, trace(r)["distance"][-1]))
     return out
@@ -202,10 +203,9 @@ def n5_norm_grows() -> Claim:
 
 def n6_gd_opposed() -> Claim:
     def decide(gd, _, __):
-        late = np.asarray(cosines(gd)[T_FROM - 1:], dtype=float)
-        if not np.isfinite(late).any():
+        med = _median(cosines(gd)[T_FROM - 1:])
+        if np.isnan(med):
             return NOT_REACHED, f"the GD run stopped before step {T_FROM}"
-        med = float(np.nanmedian(late))
         return med <= -0.8, f"GD median cos over steps 20…T {med:.2f} (holds if ≤ −0.8)"
     return _noise_claim("N6: GD's consecutive gradients stay almost opposite.", decide,
                         needs="the GD run")
