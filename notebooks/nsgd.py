@@ -132,7 +132,10 @@ plan.show("8")
 # training images, unaugmented, without L2); distance from the initialization at the
 # best-validation point. The bars draw the paper's rows above this execution's: the default
 # profile's runs are shorter and smaller, so compare orders, not sizes. Table 1 is ResNet-32's
-# (at the default profile the shared SimpleCNN grid stands in for it).
+# (at the default profile the shared SimpleCNN grid stands in for it). A run whose validation
+# accuracy never rises above its value at initialization (the smoke profile's, at chance) has
+# its best-validation point at the untrained network; a claim that compares its values there
+# is not reached, and its row says "best val. at initialization".
 
 # %% tags=["remove-input"]
 plan.show("table-1")

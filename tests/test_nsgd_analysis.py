@@ -90,3 +90,33 @@ def test_final_curvature_claims_wait_until_lambda_stops_growing():
     flat = {g: (v, t, [1, 30, 30, 30, 30], d) for g, (v, t, _, d) in growing.items()}
     assert claim.evaluate(_runs(**flat)).status == "holds"
     assert not A.settled(_result(*growing["1"])) and A.settled(_result(*flat["1"]))
+
+
+def test_claims_on_values_at_the_best_validation_point_wait_for_a_point_after_the_start():
+    """A run whose validation accuracy never rises above its initial value (smoke runs at
+    chance, a run that diverged at once) has its best-validation point at initialization:
+    distance 0 and the untrained network's ‖H‖_F and test accuracy. A claim comparing those
+    values is not reached; one that does not read that run is still decided."""
+    runs = _runs(**{"0.01": ([.1, .6, .7], [.1, .6, .86], [1, 40, 40], [0, 2, 3]),
+                    "1": ([.1, .5, .7], [.1, .5, .85], [1, 10, 10], [0, 3, 4]),
+                    "5": ([.1, .1, .05], [.1, .1, .1], [1, 5, 5], [0, 4, 5])})
+    assert A.table_row(BASE, runs["γ=5"][1], epoch=1)["best_at_start"]
+    assert not A.table_row(BASE, runs["γ=1"][1], epoch=1)["best_at_start"]
+    outcomes = [c.evaluate(runs) for c in C.table_claims(50)]
+    assert [o.status for o in outcomes] == ["holds", "not reached", "holds", "not reached",
+                                            "holds"], [o.evidence for o in outcomes]
+    for o in (outcomes[1], outcomes[3]):
+        assert o.evidence.startswith("γ=5: validation accuracy never rose above its value at "
+                                     "initialization, so the best-validation point is the "
+                                     "untrained network"), o.evidence
+    from companion.chapters.nsgd_tables import comparison_html
+    table = comparison_html(2, A.table_rows(runs, 1), 1)
+    assert table.count("best val. at initialization") == 1
+    assert "this run (η = 0.05, best val. at initialization)" in table
+    sgd = _result([.1, .5, .6], [.1, .5, .8], [1, 20, 20], [0, 1, 2])
+    k_runs = {"SGD": (BASE.with_overrides(gamma=1.0), sgd)}
+    for k, val in ((1, [.1, .6, .8]), (5, [.1, .1, .1]), (10, [.1, .7, .8])):
+        k_runs[f"K={k}"] = (BASE.with_overrides(gamma=0.01, directions=k),
+                            _result(val, [.1, .5, .8 + k / 1000], [1, 50, 50], [0, 1, 2]))
+    test_with_k = C.fig8_claims(50)[3].evaluate(k_runs)
+    assert test_with_k.status == "not reached" and test_with_k.evidence.startswith("K=5:")

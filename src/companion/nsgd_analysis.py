@@ -57,6 +57,9 @@ SETTLED_RULE = ("a claim about the final curvature needs every run's λ_max to h
                 "growing: its running mean over 3 refreshes first comes within 90% of its "
                 "maximum (after the bottom of an initial fall, if it first falls) in the first "
                 "75% of the run (chapter 1's peak rule)")
+AT_START_RULE = ("validation accuracy never rose above its value at initialization, so the "
+                 "best-validation point is the untrained network (distance 0, its initial "
+                 "‖H‖_F and test accuracy)")
 
 
 def measured(result: dict, key: str) -> list:
@@ -88,6 +91,7 @@ def table_row(config, result: dict, epoch: float) -> dict:
             if measured(result, "frobenius_hutch") else math.nan,
             "code_best": value_at(result, "frobenius_code", best["epoch"]),
             "best_epoch": best["epoch"], "lr": config.lr, "gamma": gamma(config),
+            "best_at_start": best is records[0] and records[0]["phase"] == "init",
             "settled": settled(result),
             "diverged": result.get("diverged_at_step") is not None}
 

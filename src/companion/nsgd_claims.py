@@ -8,22 +8,33 @@ import math
 from statistics import mean
 
 from .claims import NOT_REACHED, Claim
-from .nsgd_analysis import (SETTLED_RULE, SLACK_PP, early_epoch, settled, eigen_series, frobenius_top, gamma,
-                            gamma_rows, k_runs, measured, newton_example, spearman, table_row,
-                            table_rows, value_at)
+from .nsgd_analysis import (AT_START_RULE, SETTLED_RULE, SLACK_PP, early_epoch, eigen_series,
+                            frobenius_top, gamma, gamma_rows, k_runs, measured, newton_example,
+                            settled, spearman, table_row, table_rows, value_at)
 
 
 # ----------------------------------------------------------------------------- claims
-def _table_claim(text: str, paper_epoch: float, decide) -> Claim:
+def _table_claim(text: str, paper_epoch: float, decide, reads=None) -> Claim:
+    """``reads(rows)``: the γ whose values at the best-validation point ``decide`` compares
+    (None: it reads none); a claim on an untrained network's values is not reached."""
     def check(runs):
         epoch = early_epoch(runs, paper_epoch)
         rows = gamma_rows(table_rows(runs, epoch))
+        if untrained := _untrained(rows, reads(rows) if reads else ()):
+            return NOT_REACHED, untrained
         try:
             return decide(rows, epoch)
         except KeyError as missing:
             return NOT_REACHED, (f"this profile has no γ={missing.args[0]:g} row (rows: "
                                  f"{', '.join(f'γ={g:g}' for g in sorted(rows))})")
     return Claim(text, check)
+
+
+def _untrained(rows: dict, read, name: str = "γ") -> str:
+    """Why the values at the best-validation point of the rows in ``read`` (γ or K → table
+    row) say nothing ('' if they do): for one of them that point is the initialization."""
+    start = sorted(x for x in set(read) if x in rows and rows[x]["best_at_start"])
+    return f"{', '.join(f'{name}={x:g}' for x in start)}: {AT_START_RULE}" if start else ""
 
 
 def _fmt(by_gamma: dict, key: str, unit: str = "") -> str:
@@ -74,18 +85,18 @@ def table_claims(paper_epoch: float, low_lr: bool = True, imdb: bool = False,
     out = [_table_claim("Early validation accuracy does not increase with γ (CT i).",
                         paper_epoch, early_val),
            _table_claim("The largest γ ends further from the start than the smallest (CT ii).",
-                        paper_epoch, distance),
+                        paper_epoch, distance, lambda g: (min(g), max(g))),
            _table_claim("Small γ finds sharper regions: ‖H‖_F(γ min) ≥ 1.3 ‖H‖_F(γ = 1) (CT iii)."
                         if low_lr else "At high η or with momentum the final ‖H‖_F changes "
-                        "little with γ (CT iii).", paper_epoch, curvature),
+                        "little with γ (CT iii).", paper_epoch, curvature, lambda g: (min(g), 1.0)),
            _table_claim("γ < 1 generalizes at least as well as γ = 1, within 0.3 pp (CT v).",
-                        paper_epoch, slightly_better)]
+                        paper_epoch, slightly_better, lambda g: [x for x in g if x <= 1])]
     if imdb:
         out.append(_table_claim("IMDB: λ_max falls with γ, and γ = 0.1 does not generalize "
-                                "better than γ = 1 (CT vi).", paper_epoch, _imdb_order))
+                                "better than γ = 1 (CT vi).", paper_epoch, _imdb_order, list))
     if gamma_5:
         out.insert(3, _table_claim("γ = 5 generalizes no better than γ = 1 (CT iv).",
-                                   paper_epoch, worse_at_5))
+                                   paper_epoch, worse_at_5, lambda g: (5.0, 1.0)))
     return tuple(out)
 
 
@@ -157,7 +168,10 @@ def fig8_claims(paper_epoch: float) -> tuple:
 
     def test_with_k(runs):
         nsgd, _ = k_runs(runs)
-        tests = [table_row(c, r, paper_epoch)["test_acc"] for _, c, r in nsgd]
+        rows = {k: table_row(c, r, paper_epoch) for k, c, r in nsgd}
+        if untrained := _untrained(rows, rows, "K"):
+            return NOT_REACHED, untrained
+        tests = [row["test_acc"] for row in rows.values()]
         rho = spearman([k for k, _, _ in nsgd], tests)
         if math.isnan(rho):
             return NOT_REACHED, _undefined([k for k, _, _ in nsgd], "test accuracy", tests)
@@ -200,6 +214,8 @@ def imdb_nsgd_claim(paper_epoch: float) -> Claim:
     def check(runs):
         epoch = early_epoch(runs, paper_epoch)
         g = gamma_rows(table_rows(runs, epoch))
+        if untrained := _untrained(g, g):
+            return NOT_REACHED, untrained
         gain = g[0.1]["val_early"] - g[1.0]["val_early"]
         lam = [g[x]["lam_best"] for x in sorted(g)]
         ordered = all(a > b for a, b in zip(lam, lam[1:]))

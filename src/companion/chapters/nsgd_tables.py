@@ -99,6 +99,7 @@ def comparison_html(number: int, rows: dict, epoch: float) -> str:
             if source == "this run" and name in rows:
                 r = rows[name]
                 extra = (f" (η = {r['lr']:g}{', diverged' if r['diverged'] else ''}"
+                         f"{', best val. at initialization' if r.get('best_at_start') else ''}"
                          f"{', ' + str(r['seeds']) + ' seeds' if r['seeds'] > 1 else ''})")
             body.append(f"<tr class='{source.replace(' ', '-')}'><td>{html.escape(name)}</td>"
                         f"<td>{source}{html.escape(extra)}</td>{cells}</tr>")
