@@ -14,3 +14,9 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.2.0"
+
+# Two pairs of modules import each other (data ↔ data_extra, probes ↔ probes_tables): the
+# extra module is meant to load from its base, which re-exports it. Loading the bases here
+# (after the OpenMP setting above) makes ``from companion.data_extra import load_imdb`` work
+# in a fresh interpreter too; every entry point imports them anyway.
+from . import data, probes  # noqa: E402,F401
