@@ -168,10 +168,11 @@ def fig8_claims(paper_epoch: float) -> tuple:
 
     def test_with_k(runs):
         nsgd, _ = k_runs(runs)
-        rows = {k: table_row(c, r, paper_epoch) for k, c, r in nsgd}
-        if untrained := _untrained(rows, rows, "K"):
+        rows = [(k, table_row(c, r, paper_epoch)) for k, c, r in nsgd]   # seeds share a K
+        start = {k: row for k, row in rows if row["best_at_start"]}
+        if untrained := _untrained(start, start, "K"):
             return NOT_REACHED, untrained
-        tests = [row["test_acc"] for row in rows.values()]
+        tests = [row["test_acc"] for _, row in rows]
         rho = spearman([k for k, _, _ in nsgd], tests)
         if math.isnan(rho):
             return NOT_REACHED, _undefined([k for k, _, _ in nsgd], "test accuracy", tests)
