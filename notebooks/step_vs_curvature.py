@@ -169,7 +169,7 @@ plan.show("18")
 # From one SimpleCNN checkpoint, SGD variants whose update is restricted by the top
 # eigenvector $e_1$ (refreshed along the way by Lanczos, warm-started):
 # **top** follows only $\langle g, e_1\rangle e_1$; **const-top** only the projection on the
-# first $e_1$, kept fixed; **no-top** follows $g - \langle g, e_1\rangle e_1$; the right pair
+# first $e_1$, kept fixed; **no-top** follows $g - \langle g, e_1\rangle e_1$; the bottom pair
 # (the authors' code, not described in the paper) scales the part along $e_1$ by $f$ and keeps
 # the rest. All are one optimizer, `companion.optim.NudgedSGD`, which also serves Nudged-SGD.
 # The paper starts from the η = 0.005 run of its Fig. 1 (the caption and the authors' code;

@@ -57,9 +57,14 @@ def plot_full_spectrum(runs: dict, footer_text: str = "") -> plt.Figure:
 
 
 def plot_gaps(runs: dict, footer_text: str = "") -> plt.Figure:
-    """Fig. 2: the top of the ordered spectrum for each k, with the three counts."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs), 3.6), squeeze=False)
-    for ax, (label, (config, result)) in zip(axes[0], runs.items()):
+    """Fig. 2: the top of the ordered spectrum for each k, with the three counts; three
+    panels a row, so that the figure stays legible at the book's column width."""
+    cols = min(3, len(runs))
+    rows = -(-len(runs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.7 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(runs):]:
+        ax.set_visible(False)
+    for ax, (label, (config, result)) in zip(axes.flat, runs.items()):
         lam = spectrum(result)
         k = classes(config)
         most = max(count_outliers(lam, m) for m in OUTLIER_METHODS)
@@ -69,7 +74,8 @@ def plot_gaps(runs: dict, footer_text: str = "") -> plt.Figure:
         ax.axvline(k + 0.5, color="black", lw=0.6, alpha=0.5)
         ax.set(title=f"k = {k}", xlabel="rank")
         ax.legend(fontsize=6)
-    axes[0][0].set_ylabel("eigenvalue (end of training)")
+    for row in axes:
+        row[0].set_ylabel("eigenvalue (end of training)")
     footer(fig, footer_text)
     return fig
 

@@ -118,15 +118,15 @@ VARIANT_COLORS = {"sgd": "#1f77b4", "top": "#ff7f0e", "const-top": "#2ca02c", "n
 
 
 def plot_variants(runs: dict, footer_text: str = "") -> plt.Figure:
-    """Fig. 7: loss and λ1 by iteration; left pair: SGD, top, const-top, no-top (the
-    paper's colours); right pair: SGD with the step along e1 scaled by f."""
+    """Fig. 7: loss and λ1 by iteration; top pair: SGD, top, const-top, no-top (the
+    paper's colours); bottom pair: SGD with the step along e1 scaled by f (a pair a row,
+    so that the figure stays legible at the book's column width)."""
     groups = [[l for l in runs if not l.startswith("top×")],
               ["sgd"] * ("sgd" in runs) + [l for l in runs if l.startswith("top×")]]
     groups = [g for g in groups if g]
-    fig, axes = plt.subplots(1, 2 * len(groups), figsize=(4.4 * 2 * len(groups), 3.7),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(groups), 2, figsize=(10, 3.7 * len(groups)), squeeze=False)
     for g, labels in enumerate(groups):
-        loss_ax, lam_ax = axes[0, 2 * g], axes[0, 2 * g + 1]
+        loss_ax, lam_ax = axes[g]
         scaled = sweep_colors(len(labels)) if g == 1 else None
         for i, label in enumerate(labels):
             config, result = runs[label]
