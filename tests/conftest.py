@@ -19,3 +19,11 @@ def cifar_available() -> bool:
 
 needs_cifar = pytest.mark.skipif(not cifar_available(),
                                  reason="CIFAR-10 not available: set COMPANION_MIRROR")
+
+
+def pytest_configure(config):
+    # torch's forward-mode AD scripts its own decompositions on first use (torch.func.jvp in
+    # every Hessian-vector product) and warns that torch.jit.script is deprecated: a note
+    # about torch's internals, not about this package.
+    config.addinivalue_line("filterwarnings",
+                            "ignore:`torch.jit.script` is deprecated:FutureWarning")
