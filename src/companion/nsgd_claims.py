@@ -20,7 +20,8 @@ def _table_claim(text: str, paper_epoch: float, decide, reads=None) -> Claim:
     def check(runs):
         epoch = early_epoch(runs, paper_epoch)
         rows = gamma_rows(table_rows(runs, epoch))
-        if untrained := _untrained(rows, reads(rows) if reads else ()):
+        if untrained := _untrained((x, rows[x]) for x in (reads(rows) if reads else ())
+                                   if x in rows):
             return NOT_REACHED, untrained
         try:
             return decide(rows, epoch)
@@ -30,10 +31,10 @@ def _table_claim(text: str, paper_epoch: float, decide, reads=None) -> Claim:
     return Claim(text, check)
 
 
-def _untrained(rows: dict, read, name: str = "γ") -> str:
-    """Why the values at the best-validation point of the rows in ``read`` (γ or K → table
-    row) say nothing ('' if they do): for one of them that point is the initialization."""
-    start = sorted(x for x in set(read) if x in rows and rows[x]["best_at_start"])
+def _untrained(rows, name: str = "γ") -> str:
+    """Why the values at the best-validation point of ``rows`` ((γ or K, table row) pairs)
+    say nothing ('' if they do): for one of them that point is the initialization."""
+    start = sorted({x for x, row in rows if row["best_at_start"]})
     return f"{', '.join(f'{name}={x:g}' for x in start)}: {AT_START_RULE}" if start else ""
 
 
@@ -169,8 +170,7 @@ def fig8_claims(paper_epoch: float) -> tuple:
     def test_with_k(runs):
         nsgd, _ = k_runs(runs)
         rows = [(k, table_row(c, r, paper_epoch)) for k, c, r in nsgd]   # seeds share a K
-        start = {k: row for k, row in rows if row["best_at_start"]}
-        if untrained := _untrained(start, start, "K"):
+        if untrained := _untrained(rows, "K"):
             return NOT_REACHED, untrained
         tests = [row["test_acc"] for _, row in rows]
         rho = spearman([k for k, _, _ in nsgd], tests)
@@ -215,7 +215,7 @@ def imdb_nsgd_claim(paper_epoch: float) -> Claim:
     def check(runs):
         epoch = early_epoch(runs, paper_epoch)
         g = gamma_rows(table_rows(runs, epoch))
-        if untrained := _untrained(g, g):
+        if untrained := _untrained(g.items()):
             return NOT_REACHED, untrained
         gain = g[0.1]["val_early"] - g[1.0]["val_early"]
         lam = [g[x]["lam_best"] for x in sorted(g)]
