@@ -32,7 +32,7 @@ def test_eager_step_returns_device_tensors_and_matches_a_plain_step():
         plain = cross_entropy(out, y)
         plain.backward()
         twin_opt.step()
-        assert torch.is_tensor(loss) and float(loss) == float(plain)
+        assert torch.is_tensor(loss) and float(loss) == plain.item()
         assert float(correct) == float((out.argmax(-1) == y).sum()) and norm > 0
     for a, b in zip(model.parameters(), twin.parameters()):
         assert torch.equal(a, b)
