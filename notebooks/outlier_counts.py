@@ -250,10 +250,12 @@ plan.show("sagun-10")
 #   large-batch solution, to training losses of 2.2 and 2.3 (accuracy 21% and 10%, near
 #   chance; Fig. 9's line measured it). Growth that fast is an instability, not minibatch
 #   noise, and it came at every η tried, as expected if the large-batch run settles where its
-#   own steps are just stable and the 32-example steps at the same η are not. Those two pairs
-#   of runs are not committed; the paper profile keeps η = 0.05. Still to try: letting part
-#   II go on past the rule (a change to the training loop's rule for runs that start from a
-#   solution), to see whether small-batch SGD trains again from there.
+#   own steps are just stable and the 32-example steps at the same η are not. The paper
+#   profile keeps η = 0.05; the two other pairs of runs are committed too, so setting
+#   `SWITCH_PAPER_LR` to 0.02 or 0.01 shows them here without a GPU (Fig. 9 then draws the
+#   line to where part II stopped, marked so). Still to try: letting part II go on past
+#   the rule (a change to the training loop's rule for runs that start from a solution), to
+#   see whether small-batch SGD trains again from there.
 # - **Counting rules** are the book's (the paper gives none), fixed before any run, and the
 #   same for every row; the paper's hand-picked cutoff column is shown, not imitated.
 # - **Not graded**: the tanh rows of Table 1 (the paper's own gap and ratio counts miss there:

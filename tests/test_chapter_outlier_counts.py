@@ -120,3 +120,24 @@ def test_a_diverged_small_batch_run_leaves_figs_8_9_undecided_not_failed(tmp_pat
                 for c in registry.get_figure("sagun-9").claims}
     assert graded(bump=0) == {"S9.1": "holds", "S9.2": "holds"}
     assert graded(bump=1) == {"S9.1": "fails", "S9.2": "holds"}
+
+
+def test_a_part_two_that_stops_before_its_first_record_leaves_s8_1_undecided(tmp_path):
+    """Part II at η = 0.01 on the H200 blew up at step 39, before its first record (every
+    100 steps): S8.1 has nothing to compare and is not reached, with the reason."""
+    import copy
+    from pathlib import Path
+
+    from companion import outcomes
+    from companion.results import ResultsCache
+
+    committed = ResultsCache(Path(__file__).parents[1] / "data" / "paper" / "runs",
+                             read_only_roots=[])
+    runs, _ = outcomes.load_committed(registry.resolve("sagun-8", "paper"), committed)
+    config, result = runs["II: small batch"]
+    early = copy.deepcopy(result)
+    early["history"] = [r for r in early["history"] if r["step"] == 0 or "train_loss" not in r]
+    claim = next(c for c in registry.get_figure("sagun-8").claims if c.text.startswith("S8.1"))
+    outcome = claim.evaluate({**runs, "II: small batch": (config, early)})
+    assert outcome.status == "not reached"
+    assert "no record after the switch" in outcome.evidence and "part II diverged" in outcome.evidence

@@ -4,6 +4,7 @@ provenance footer."""
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import matplotlib.pyplot as plt
@@ -255,12 +256,14 @@ def plot_switch(runs: dict, footer_text: str = "") -> plt.Figure:
 
 def plot_line(runs: dict, footer_text: str = "") -> plt.Figure:
     """Fig. 9: loss and accuracy at θ(α) = (1 − α)θ_LB + αθ_SB."""
-    from .outlier_counts_switch import line_missing
+    from .outlier_counts_switch import diverged, line_missing
 
     _, result = list(runs.values())[-1]
     rows = result["line"]["rows"]
     alphas = [r["alpha"] for r in rows]
-    if missing := line_missing(runs):
+    finite = all(math.isfinite(r[f"{s}_loss"]) for r in rows for s in ("train", "test"))
+    stopped = diverged(runs)
+    if (missing := line_missing(runs)) and not finite:
         fig = plt.figure(figsize=(8, 2.2))
         fig.text(0.5, 0.55, "No line to draw.\n" + textwrap.fill(missing[1][0].upper()
                                                                  + missing[1][1:] + ".", 75),
@@ -272,12 +275,15 @@ def plot_line(runs: dict, footer_text: str = "") -> plt.Figure:
         for split, color in (("train", "#1f77b4"), ("test", "#d62728")):
             ax.plot(alphas, [r[f"{split}_{metric}"] for r in rows], "o-", ms=3, color=color,
                     label=split)
-        for a, text in ((0, "LB"), (1, "SB")):
+        for a, text in ((0, "LB"), (1, "SB (stopped)" if stopped else "SB")):
             ax.axvline(a, color="0.5", ls=":", lw=1)
             ax.text(a, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", fontsize=8)
         ax.set(xlabel="α", ylabel=name)
         ax.legend(fontsize=8)
     if axes[0].get_ylim()[1] > 20 * min(r["train_loss"] for r in rows):
         axes[0].set_yscale("log")
+    if stopped:   # the line is finite, but its SB end is where the rule stopped part II
+        fig.suptitle(textwrap.fill(stopped[0].upper() + stopped[1:] + "; α = 1 is where it "
+                                   "stopped, not a solution.", 110), fontsize=9, y=1.0)
     footer(fig, footer_text)
     return fig
