@@ -4,7 +4,6 @@ provenance footer."""
 
 from __future__ import annotations
 
-import math
 import textwrap
 
 import matplotlib.pyplot as plt
@@ -256,14 +255,14 @@ def plot_switch(runs: dict, footer_text: str = "") -> plt.Figure:
 
 def plot_line(runs: dict, footer_text: str = "") -> plt.Figure:
     """Fig. 9: loss and accuracy at θ(α) = (1 − α)θ_LB + αθ_SB."""
-    from .outlier_counts_switch import diverged, line_missing
+    from .outlier_counts_switch import diverged, line_missing, nonfinite_alphas
 
     _, result = list(runs.values())[-1]
     rows = result["line"]["rows"]
     alphas = [r["alpha"] for r in rows]
-    finite = all(math.isfinite(r[f"{s}_loss"]) for r in rows for s in ("train", "test"))
     stopped = diverged(runs)
-    if (missing := line_missing(runs)) and not finite:
+    if nonfinite_alphas(rows):   # no line: say why (line_missing's reasons)
+        missing = line_missing(runs)
         fig = plt.figure(figsize=(8, 2.2))
         fig.text(0.5, 0.55, "No line to draw.\n" + textwrap.fill(missing[1][0].upper()
                                                                  + missing[1][1:] + ".", 75),

@@ -128,12 +128,17 @@ def s8_small_batch_better() -> Claim:
                  check)
 
 
+def nonfinite_alphas(rows: list) -> list:
+    """The α of the line's points whose train or test loss is not finite."""
+    return [r["alpha"] for r in rows
+            if not all(math.isfinite(r[f"{s}_loss"]) for s in ("train", "test"))]
+
+
 def line_missing(runs: dict) -> Optional[tuple]:
     """``(not reached, why)`` when part II diverged or the line has non-finite losses."""
     reasons = [why] if (why := diverged(runs)) else []
     rows = _part(runs, "II:")["line"]["rows"]
-    bad = [r["alpha"] for r in rows
-           if not all(math.isfinite(r[f"{s}_loss"]) for s in ("train", "test"))]
+    bad = nonfinite_alphas(rows)
     if bad:
         reasons.append(f"the losses on the line are not finite at {len(bad)} of {len(rows)} "
                        "points" + (", α = 0 (the large-batch solution itself) included, so "
