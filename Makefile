@@ -13,6 +13,8 @@ PY := $(VENV)/bin/python
 PROFILE ?= default
 FIG ?=
 PARAMS ?=
+# make test: pytest-xdist workers (0: one process); each gets its share of the cores
+TEST_WORKERS ?= 2
 # ALLOW_CPU=1: let PROFILE=paper train on a machine without a GPU (refused otherwise)
 ALLOW_CPU ?=
 # The offline data mirror, when there is one beside the checkout; users with internet
@@ -54,10 +56,10 @@ claims: setup
 	$(PY) -m companion.reproduce claims "$(FIG)" --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)") $(if $(ALLOW_CPU),--allow-cpu)
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not book"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not book"
 
 book: setup
 	$(PY) -m companion.book --profile "$(PROFILE)" $(foreach p,$(PARAMS),--param "$(p)")
