@@ -2,7 +2,7 @@
 #   make reproduce FIG=4 [PROFILE=default] [PARAMS="lr=0.05 epochs=12"]
 #   make plan FIG=4 [PROFILE=default] [PARAMS=...]  # what would run or be served; trains nothing
 #   make claims FIG=barriers [PROFILE=default]   # every claim's outcome now (ids, chapters, all)
-#   make test          # whole suite, every chapter notebook at the smoke profile
+#   make test [TEST_WORKERS=2]  # whole suite, every chapter notebook at the smoke profile
 #   make book          # execute the chapters with Papermill, render the Jupyter Book
 #   make bench         # performance figures
 #   make paper-status  # which figures have committed paper-profile (GPU) results
