@@ -14,7 +14,9 @@ if "COMPANION_MIRROR" not in os.environ and _MIRROR.is_dir():
 # processes that each use every core slow both down many times over).
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if _WORKERS > 1 and "COMPANION_THREADS" not in os.environ:
-    _SHARE = str(max(1, len(os.sched_getaffinity(0)) // _WORKERS))
+    _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else (os.cpu_count() or 1)   # as companion.runtime counts them (no affinity on macOS)
+    _SHARE = str(max(1, _CORES // _WORKERS))
     os.environ["COMPANION_THREADS"] = _SHARE
     os.environ.setdefault("OMP_NUM_THREADS", _SHARE)
 

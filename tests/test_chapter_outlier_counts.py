@@ -122,7 +122,7 @@ def test_a_diverged_small_batch_run_leaves_figs_8_9_undecided_not_failed(tmp_pat
     assert graded(bump=1) == {"S9.1": "fails", "S9.2": "holds"}
 
 
-def test_a_part_two_that_stops_before_its_first_record_leaves_s8_1_undecided(tmp_path):
+def test_a_part_two_that_stops_before_its_first_record_leaves_s8_1_undecided():
     """Part II at η = 0.01 on the H200 blew up at step 39, before its first record (every
     100 steps): S8.1 has nothing to compare and is not reached, with the reason."""
     import copy
