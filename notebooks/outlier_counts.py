@@ -251,9 +251,10 @@ plan.show("sagun-10")
 #   chance; Fig. 9's line measured it). Growth that fast is an instability, not minibatch
 #   noise, and it came at every η tried, as expected if the large-batch run settles where its
 #   own steps are just stable and the 32-example steps at the same η are not. The paper
-#   profile keeps η = 0.05; the two other pairs of runs are committed too, so setting
-#   `SWITCH_PAPER_LR` to 0.02 or 0.01 shows them here without a GPU (Fig. 9 then draws the
-#   line to where part II stopped, marked so). Still to try: letting part II go on past
+#   profile keeps η = 0.05; the two other pairs of runs are committed too, and
+#   `make reproduce FIG=sagun-8 PROFILE=paper PARAMS="lr=0.02"` (or 0.01; `FIG=sagun-9` for
+#   the line) shows them without a GPU: part II goes on from the part I of the same
+#   parameters (Fig. 9 then draws the line to where part II stopped, marked so). Still to try: letting part II go on past
 #   the rule (a change to the training loop's rule for runs that start from a solution), to
 #   see whether small-batch SGD trains again from there.
 # - **Counting rules** are the book's (the paper gives none), fixed before any run, and the
@@ -273,6 +274,7 @@ plan.show("sagun-10")
 # make reproduce FIG=sagun-table-1 \
 #   PARAMS="stop_grad_norm=1e-5 max_steps=100000"
 # make reproduce FIG=sagun-3 PARAMS="max_steps=20000 top=200"
+# make reproduce FIG=sagun-8 PARAMS="lr=0.02 line.n_eval=500"   # both parts at η = 0.02
 # jupytext --to notebook notebooks/outlier_counts.py -o outlier_counts.ipynb
 # papermill outlier_counts.ipynb out.ipynb -p figures sagun-1 \
 #   -p params "activation=tanh"

@@ -16,7 +16,7 @@ other papers' are prefixed ("walk-1", "sagun-2", "alain-5"). Each chapter module
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping, Optional
 
 from .config import MODEL_DATASETS, ParameterError, RunConfig, validate
@@ -38,6 +38,11 @@ class RunSpec:
     label: str
     base: RunConfig
     sweep: tuple = ()  # fields set by the figure itself: user overrides do not replace them
+    # the run it starts from (``start_from``): None = another experiment's checkpoint, which
+    # shares only the user's INHERITED parameters (Fig. 7's); a tuple = the first part of the
+    # same experiment, which shares all the user's parameters but these (Sagun et al.'s
+    # large batch, all but batch_size), so that part II goes on from the part I it is shown with
+    parent_differs_in: Optional[tuple] = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
     """
     figure, profile = get_figure(fig_id), check_profile(profile)
     overrides = {k: v for k, v in dict(overrides or {}).items() if v is not None}
-    resolved, labels = [], set()
+    resolved, labels, left_out, unknown, taken = [], set(), [], {}, set()
     sweeps = {model: dict(values) for model, values in figure.grids.get(profile, {}).items()}
     for name, values in (grids or {}).items():  # the user's grids replace every model's
         if values:
@@ -168,23 +173,92 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
         labels.add(label)
         per_profile = figure.profiles[profile]
         if per_profile.get(label, {}) is None or per_profile.get(config.model, {}) is None:
+            left_out.append(config.model)
             continue
         profile_overrides = {**per_profile.get(config.model, {}), **per_profile.get(label, {})}
         config = config.with_overrides(**{k: v for k, v in profile_overrides.items()
                                           if k not in spec.sweep})
-        user = {k: v for k, v in overrides.items() if k != "model"}
+        user = _user_parameters(config, overrides, f"figure {figure.id}'s run {label!r}",
+                                unknown)
+        taken.update(user)
         if config.start_from is not None:  # the run it starts from trains the same network
-            inherited = {k: v for k, v in overrides.items() if k in INHERITED}
-            parent = config.start_from
-            if "model" in overrides:
-                parent = parent.with_overrides(model=config.model, dataset=config.dataset)
-            config = config.with_overrides(start_from=parent.with_overrides(**inherited))
+            config = config.with_overrides(start_from=_parent(config, spec, overrides))
         validate(config.with_overrides(**user))  # a bad value is an error even where a sweep wins
         config = config.with_overrides(**{k: v for k, v in user.items() if k not in spec.sweep})
         resolved.append((label, validate(config)))
     if not resolved and figure.runs:
+        if "model" in overrides and left_out:
+            model = overrides["model"]
+            where = [p for p in PROFILES if figure.profiles[p].get(model, {}) is not None]
+            raise ParameterError(
+                f"figure {figure.id} leaves {model} out at profile {profile!r} (its runs there "
+                f"train {_profile_models(figure, profile)}); drop model={model}"
+                + (f", or run it at profile {' or '.join(where)}" if where else ""))
         raise ParameterError(f"figure {figure.id} has no run at profile {profile!r}")
+    nowhere = [name for name in unknown if name not in taken]
+    if nowhere:  # a parameter that no run of the figure has anywhere to put
+        raise ParameterError(unknown[nowhere[0]])
     return resolved
+
+
+def _parent(config: RunConfig, spec: RunSpec, overrides: Mapping) -> RunConfig:
+    """The run ``config`` starts from, with the user's parameters it shares
+    (``RunSpec.parent_differs_in``)."""
+    parent = config.start_from
+    if "model" in overrides:
+        parent = parent.with_overrides(model=config.model, dataset=config.dataset)
+    if spec.parent_differs_in is None:
+        shared = {k: v for k, v in overrides.items() if k in INHERITED}
+    else:
+        fixed = [k for k in spec.parent_differs_in if k in overrides]
+        if fixed:
+            raise ParameterError(
+                f"{fixed[0]} sets the run {spec.label!r} apart from the run it starts from; the "
+                f"figure sets it for each of them, so it cannot be one value for every run")
+        shared = _user_parameters(
+            parent, {k: v for k, v in overrides.items() if k not in spec.parent_differs_in},
+            f"the run {spec.label!r} starts from", {})
+    return parent.with_overrides(**shared)
+
+
+def _profile_models(figure: Figure, profile: str) -> str:
+    """The models a figure's runs train at a profile, e.g. "simplecnn"."""
+    kept = [s.base.model for s in figure.runs
+            if figure.profiles[profile].get(s.label, {}) is not None
+            and figure.profiles[profile].get(s.base.model, {}) is not None]
+    return ", ".join(dict.fromkeys(kept)) or "nothing"
+
+
+def _user_parameters(config: RunConfig, overrides: Mapping, where: str,
+                     unknown: dict) -> dict:
+    """The user's parameters (but ``model``) that the run has somewhere to put: its fields,
+    and the options of its optimizer, model, data set (as the user's fields set them) and
+    probes (``probe.option`` names one). A probe's option goes to the runs that have that
+    probe; ``unknown`` keeps why a run has no place for one, for when no run takes it. An
+    option that several of the run's probes have is an error that names them."""
+    own = {f.name for f in fields(RunConfig)}
+    user = {k: v for k, v in overrides.items() if k != "model"}
+    try:
+        target = config.with_overrides(**{k: v for k, v in user.items() if k in own})
+    except ParameterError:
+        target = config  # a bad value: validate() reports it with the others
+    kept = {}
+    for name, value in user.items():
+        try:
+            name in own or target.with_overrides(**{name: value})
+        except ParameterError as error:
+            if f"unknown parameter {name!r}" in str(error):
+                owners = [p.name for p in target.probes if name in {f.name for f in fields(p)}]
+                if len(owners) > 1:
+                    raise ParameterError(
+                        f"{name!r} is an option of {len(owners)} probes of {where} "
+                        f"({', '.join(owners)}): name the one you mean, as "
+                        + " or ".join(f"{owner}.{name}={value}" for owner in owners)
+                        + " (both may be given)") from None
+                unknown.setdefault(name, str(error))
+                continue
+        kept[name] = value
+    return kept
 
 
 def _dataset_for(model: str) -> str:
