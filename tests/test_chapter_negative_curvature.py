@@ -135,6 +135,17 @@ def test_the_replay_runs_each_analysis_on_the_passes_trajectory(profile):
                             .probes[-1].steps))
 
 
+@pytest.mark.parametrize("params", [{"lr_decay_steps": 500}, {"max_steps": 3200}, {"seed": 3}])
+def test_the_replay_follows_the_passes_run_the_users_parameters_make(params):
+    """PARAMS that change the 6.4-pass trajectory change the replays' run with it."""
+    from companion.chapters.negative_curvature_passes import replay_runs
+
+    (_, passes), = registry.resolve("alain-passes", "default", params)
+    replays = replay_runs(["alain-3", "alain-cost", "alain-passes"], "default", params)
+    assert len(replays) == 2
+    assert {run_key(config) for _, _, config in replays} == {run_key(passes)}
+
+
 def test_the_regime_table_sets_each_claims_two_statuses_side_by_side():
     from types import SimpleNamespace
 

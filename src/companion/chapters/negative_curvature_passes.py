@@ -32,11 +32,14 @@ GROUPS = {(FAILS, HOLDS): "the memorization's: they fail on 40 passes and hold o
 UNDECIDED = "not reached in one regime or both"
 
 
-def replay_params(fid: str, profile: str) -> dict:
-    """The overrides that run figure ``fid``'s analysis on ``alain-passes``' trajectory."""
+def replay_params(fid: str, profile: str, overrides=None) -> dict:
+    """The overrides that run figure ``fid``'s analysis on ``alain-passes``' trajectory (as
+    the user's ``overrides`` make it): its schedule, and the figure's steps mapped onto it
+    by the profile's ratio of the two schedules."""
     (_, base), = resolve(fid, profile)
     (_, passes), = resolve(PASSES_ID, profile)
     ratio = passes.max_steps / base.max_steps
+    (_, passes), = resolve(PASSES_ID, profile, overrides)
     out = {"max_steps": passes.max_steps, "snapshot_steps": passes.snapshot_steps,
            "lr_decay_steps": dict(passes.optimizer_options)["lr_decay_steps"]}
     probe = base.probes[-1]
@@ -52,7 +55,7 @@ def _replayed(figure_ids, profile: str, overrides) -> dict:
     (none unless ``alain-passes`` is among them)."""
     if PASSES_ID not in figure_ids:
         return {}
-    return {fid: {**overrides, **replay_params(fid, profile)} for fid in REPLAYED
+    return {fid: {**overrides, **replay_params(fid, profile, overrides)} for fid in REPLAYED
             if fid in figure_ids}
 
 
