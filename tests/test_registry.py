@@ -63,6 +63,11 @@ def test_bad_override_fails_before_training():
         registry.resolve("1", "smoke", {"lr": -1})
     with pytest.raises(ParameterError, match="unknown model"):
         registry.resolve("1", "smoke", {"model": "transformer"})
+    # fields the figure builds: a clear error, not a coercion message or a traceback
+    for name, says in (("start_from", "part of its figure"), ("probes", "top_k=5"),
+                       ("optimizer_options", "gamma=0.1"), ("data_options", "classes=4")):
+        with pytest.raises(ParameterError, match=f"{name} is not a parameter: .*{says}"):
+            registry.resolve("1", "smoke", {name: "x"})
 
 
 def test_a_probe_option_goes_to_the_runs_that_have_that_probe():

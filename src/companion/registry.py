@@ -23,6 +23,16 @@ from .config import MODEL_DATASETS, ParameterError, RunConfig, validate
 
 PROFILES = ("smoke", "default", "paper")
 INHERITED = ("width", "batch_norm", "seed", "device")  # user overrides a start_from run shares
+# fields of a run that its figure builds, so that PARAMS cannot set them: why, and instead
+FIGURE_BUILT = {
+    "start_from": "the run a run goes on from is part of its figure (its parameters follow "
+                  "the run's own)",
+    "probes": "each figure picks what it measures; set a probe's options instead, e.g. "
+              "top_k=5 or metrics.n_eval=500",
+    **{f"{kind}_options": f"set the {kind}'s options by name instead, e.g. "
+                          + {"optimizer": "gamma=0.1", "model": "hidden=50",
+                             "data": "classes=4"}[kind]
+       for kind in ("optimizer", "model", "data")}}
 # fields a figure may sweep, and their label prefix
 SWEEPABLE = {"lr": "lr=", "batch_size": "S=", "momentum": "μ=", "lr_drop_epoch": "L="}
 
@@ -155,6 +165,9 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
     """
     figure, profile = get_figure(fig_id), check_profile(profile)
     overrides = {k: v for k, v in dict(overrides or {}).items() if v is not None}
+    built = sorted(set(overrides) & set(FIGURE_BUILT))
+    if built:
+        raise ParameterError(f"{built[0]} is not a parameter: {FIGURE_BUILT[built[0]]}")
     resolved, labels, left_out, unknown, taken = [], set(), [], {}, set()
     sweeps = {model: dict(values) for model, values in figure.grids.get(profile, {}).items()}
     for name, values in (grids or {}).items():  # the user's grids replace every model's
