@@ -44,3 +44,26 @@ def test_the_preview_of_committed_paper_results(monkeypatch, tmp_path):
     assert ("no CUDA device: 1 distinct" in text) != torch.cuda.is_available()
     with pytest.raises(Exception, match="unknown figure"):
         Plan("sagun-99", "paper")
+
+
+def test_a_parameter_goes_to_the_selected_figures_that_take_it(tmp_path, monkeypatch):
+    """Like a grid: `la` (Alain et al.'s fits) and `line.n_eval` (Sagun et al.'s line) in one
+    command; each figure takes its own, the preview says which it leaves, and shows the
+    post-hoc analyses' options. A parameter no selected figure takes is an error."""
+    from companion.config import ParameterError
+
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "data"))
+    plan = Plan("alain-3,sagun-8", "default", {"la": "10", "line.n_eval": "50"},
+                progress=False)
+    (_, alain), = plan.runs["alain-3"]
+    assert alain.probe("fits").la == 10
+    assert dict(plan.runs["sagun-8"])["II: small batch"].probe("line").n_eval == 50
+    assert plan.unused == {"alain-3": {"line.n_eval": plan.unused["alain-3"]["line.n_eval"]},
+                           "sagun-8": {"la": plan.unused["sagun-8"]["la"]}}
+    text = describe(plan)
+    assert "not used here (no run has a place for it): line.n_eval" in text.split("Sagun")[0]
+    assert "not used here (no run has a place for it): la" in text.split("Sagun")[1]
+    assert "analysis fits: n_hessian=1000 la=10 sa=6" in text
+    assert "analysis line: alphas=-0.5,…,1.5 (21 values) n_eval=50" in text
+    with pytest.raises(ParameterError, match="unknown parameter 'lien.n_eval'"):
+        Plan("alain-3,sagun-8", "default", {"lien.n_eval": "50"}, progress=False)

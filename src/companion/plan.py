@@ -94,9 +94,18 @@ class Plan:
         self.cache = ResultsCache()
         # `make book PROFILE=paper` on any machine: committed results only, nothing trained
         self.committed_only = os.environ.get("COMPANION_COMMITTED_ONLY") == "1"
-        # Validate every run of every selected figure now, before any training.
-        self.runs = {fid: registry.resolve(fid, profile, self.overrides, self.grids)
+        # Validate every run of every selected figure now, before any training. A parameter
+        # goes to the figures whose runs have a place for it (a probe's option to those with
+        # that probe), as a grid goes to the figures that sweep it; one that none takes is
+        # an error. ``unused``: figure id → the parameters it does not take.
+        self.unused = {fid: {} for fid in self.figure_ids}
+        self.runs = {fid: registry.resolve(fid, profile, self.overrides, self.grids,
+                                           untaken=self.unused[fid])
                      for fid in self.figure_ids}
+        with_runs = [fid for fid in self.figure_ids if self.runs[fid]]
+        for name in self.overrides:
+            if with_runs and all(name in self.unused[fid] for fid in with_runs):
+                raise ParameterError(self.unused[with_runs[0]][name])
         check_device(self.overrides)
         for name in self.grids:
             if not any(name in spec.sweep for fid in self.figure_ids

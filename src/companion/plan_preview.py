@@ -1,7 +1,8 @@
 """What a command would do, before it does it (``make plan FIG=4 PARAMS="lr=0.05"``).
 
 For each selected figure: where its outputs go, the parameters its runs share, and per run
-the parameters that set it apart and what would happen to it: served from the local cache
+the parameters that set it apart (and the options of its post-hoc analyses) and what
+would happen to it: served from the local cache
 or from the committed paper-profile results (with the device and wall time that made it),
 resumed from a checkpoint, or trained (unless its data set is missing), and which post-hoc
 analyses would be computed. Nothing trains: stored results are read as JSON, and only a run
@@ -11,6 +12,7 @@ to train has its data set looked up (through the data cache).
 from __future__ import annotations
 
 import textwrap
+from dataclasses import asdict
 
 from . import registry
 from .analyses import post_hoc, stored_analysis
@@ -53,6 +55,9 @@ def describe(plan) -> str:
         runs = plan.runs[fid]
         lines.append(f"{registry.display_name(fid)} at profile {plan.profile}: "
                      f"{len(runs)} run(s); outputs in {plan.output_dir / f'fig-{fid}'}")
+        if plan.unused.get(fid):
+            lines.append(f"  not used here (no run has a place for it): "
+                         f"{', '.join(plan.unused[fid])}")
         if not runs:
             continue
         tables = [table_parameters(config) for _, config in runs]
@@ -65,6 +70,9 @@ def describe(plan) -> str:
             lines.append(f"  {label}: {state}" + (f" ({detail})" if detail else ""))
             if own:
                 lines += _wrapped(own, "      ", "      ")
+            for probe in post_hoc(config):  # not part of the run's identity: shown apart
+                lines += _wrapped(f"analysis {probe.name}: " + _pairs(asdict(probe)),
+                                  "      ", "        ")
     total = ", ".join(f"{n} {state}" for state, n in counts.items()) or "no runs"
     lines.append(f"runs (each counted per figure): {total}")
     refused = paper_on_cpu(plan)

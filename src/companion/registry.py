@@ -156,12 +156,14 @@ def check_profile(profile: str) -> str:
 
 
 def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] = None,
-            grids: Optional[Mapping] = None) -> list:
+            grids: Optional[Mapping] = None, untaken: Optional[dict] = None) -> list:
     """The validated (label, RunConfig) pairs of one figure at one profile.
 
     ``overrides`` (user parameters such as lr, model, epochs) apply to every run except
     the fields a run sweeps itself; ``grids`` ({"lr": [...], "batch_size": [...]})
     replace a figure's sweep values. Everything is validated here, before any training.
+    A parameter that no run has a place for is an error, or, given ``untaken``, is put
+    there (name → why) for a caller that selects several figures.
     """
     figure, profile = get_figure(fig_id), check_profile(profile)
     overrides = {k: v for k, v in dict(overrides or {}).items() if v is not None}
@@ -208,9 +210,10 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
                 f"train {_profile_models(figure, profile)}); drop model={model}"
                 + (f", or run it at profile {' or '.join(where)}" if where else ""))
         raise ParameterError(f"figure {figure.id} has no run at profile {profile!r}")
-    nowhere = [name for name in unknown if name not in taken]
-    if nowhere:  # a parameter that no run of the figure has anywhere to put
-        raise ParameterError(unknown[nowhere[0]])
+    nowhere = {name: why for name, why in unknown.items() if name not in taken}
+    if nowhere and untaken is None:  # a parameter that no run of the figure has a place for
+        raise ParameterError(next(iter(nowhere.values())))
+    untaken is None or untaken.update(nowhere)
     return resolved
 
 
