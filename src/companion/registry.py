@@ -16,23 +16,13 @@ other papers' are prefixed ("walk-1", "sagun-2", "alain-5"). Each chapter module
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 from .config import MODEL_DATASETS, ParameterError, RunConfig, validate
+from .user_params import FIGURE_BUILT, left_out_error, parent_of, user_parameters
 
 PROFILES = ("smoke", "default", "paper")
-INHERITED = ("width", "batch_norm", "seed", "device")  # user overrides a start_from run shares
-# fields of a run that its figure builds, so that PARAMS cannot set them: why, and instead
-FIGURE_BUILT = {
-    "start_from": "the run a run goes on from is part of its figure (its parameters follow "
-                  "the run's own)",
-    "probes": "each figure picks what it measures; set a probe's options instead, e.g. "
-              "top_k=5 or metrics.n_eval=500",
-    **{f"{kind}_options": f"set the {kind}'s options by name instead, e.g. "
-                          + {"optimizer": "gamma=0.1", "model": "hidden=50",
-                             "data": "classes=4"}[kind]
-       for kind in ("optimizer", "model", "data")}}
 # fields a figure may sweep, and their label prefix
 SWEEPABLE = {"lr": "lr=", "batch_size": "S=", "momentum": "μ=", "lr_drop_epoch": "L="}
 
@@ -49,9 +39,9 @@ class RunSpec:
     base: RunConfig
     sweep: tuple = ()  # fields set by the figure itself: user overrides do not replace them
     # the run it starts from (``start_from``): None = another experiment's checkpoint, which
-    # shares only the user's INHERITED parameters (Fig. 7's); a tuple = the first part of the
-    # same experiment, which shares all the user's parameters but these (Sagun et al.'s
-    # large batch, all but batch_size), so that part II goes on from the part I it is shown with
+    # shares only the user's user_params.INHERITED (Fig. 7's); a tuple = the first part of
+    # the same experiment, which shares all the user's parameters but these (Sagun et al.'s
+    # large batch: all but batch_size), so that part II goes on from the part I shown with it
     parent_differs_in: Optional[tuple] = None
 
 
@@ -193,88 +183,24 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
         profile_overrides = {**per_profile.get(config.model, {}), **per_profile.get(label, {})}
         config = config.with_overrides(**{k: v for k, v in profile_overrides.items()
                                           if k not in spec.sweep})
-        user = _user_parameters(config, overrides, f"figure {figure.id}'s run {label!r}",
+        user = user_parameters(config, overrides, f"figure {figure.id}'s run {label!r}",
                                 unknown)
         taken.update(user)
         if config.start_from is not None:  # the run it starts from trains the same network
-            config = config.with_overrides(start_from=_parent(config, spec, overrides))
+            config = config.with_overrides(start_from=parent_of(config, spec, overrides))
         validate(config.with_overrides(**user))  # a bad value is an error even where a sweep wins
         config = config.with_overrides(**{k: v for k, v in user.items() if k not in spec.sweep})
         resolved.append((label, validate(config)))
     if not resolved and figure.runs:
         if "model" in overrides and left_out:
-            model = overrides["model"]
-            where = [p for p in PROFILES if figure.profiles[p].get(model, {}) is not None]
-            raise ParameterError(
-                f"figure {figure.id} leaves {model} out at profile {profile!r} (its runs there "
-                f"train {_profile_models(figure, profile)}); drop model={model}"
-                + (f", or run it at profile {' or '.join(where)}" if where else ""))
+            raise left_out_error(figure, profile, overrides["model"], PROFILES)
         raise ParameterError(f"figure {figure.id} has no run at profile {profile!r}")
     nowhere = {name: why for name, why in unknown.items() if name not in taken}
     if nowhere and untaken is None:  # a parameter that no run of the figure has a place for
         raise ParameterError(next(iter(nowhere.values())))
-    untaken is None or untaken.update(nowhere)
+    if untaken is not None:
+        untaken.update(nowhere)
     return resolved
-
-
-def _parent(config: RunConfig, spec: RunSpec, overrides: Mapping) -> RunConfig:
-    """The run ``config`` starts from, with the user's parameters it shares
-    (``RunSpec.parent_differs_in``)."""
-    parent = config.start_from
-    if "model" in overrides:
-        parent = parent.with_overrides(model=config.model, dataset=config.dataset)
-    if spec.parent_differs_in is None:
-        shared = {k: v for k, v in overrides.items() if k in INHERITED}
-    else:
-        fixed = [k for k in spec.parent_differs_in if k in overrides]
-        if fixed:
-            raise ParameterError(
-                f"{fixed[0]} sets the run {spec.label!r} apart from the run it starts from; the "
-                f"figure sets it for each of them, so it cannot be one value for every run")
-        shared = _user_parameters(
-            parent, {k: v for k, v in overrides.items() if k not in spec.parent_differs_in},
-            f"the run {spec.label!r} starts from", {})
-    return parent.with_overrides(**shared)
-
-
-def _profile_models(figure: Figure, profile: str) -> str:
-    """The models a figure's runs train at a profile, e.g. "simplecnn"."""
-    kept = [s.base.model for s in figure.runs
-            if figure.profiles[profile].get(s.label, {}) is not None
-            and figure.profiles[profile].get(s.base.model, {}) is not None]
-    return ", ".join(dict.fromkeys(kept)) or "nothing"
-
-
-def _user_parameters(config: RunConfig, overrides: Mapping, where: str,
-                     unknown: dict) -> dict:
-    """The user's parameters (but ``model``) that the run has somewhere to put: its fields,
-    and the options of its optimizer, model, data set (as the user's fields set them) and
-    probes (``probe.option`` names one). A probe's option goes to the runs that have that
-    probe; ``unknown`` keeps why a run has no place for one, for when no run takes it. An
-    option that several of the run's probes have is an error that names them."""
-    own = {f.name for f in fields(RunConfig)}
-    user = {k: v for k, v in overrides.items() if k != "model"}
-    try:
-        target = config.with_overrides(**{k: v for k, v in user.items() if k in own})
-    except ParameterError:
-        target = config  # a bad value: validate() reports it with the others
-    kept = {}
-    for name, value in user.items():
-        try:
-            name in own or target.with_overrides(**{name: value})
-        except ParameterError as error:
-            if f"unknown parameter {name!r}" in str(error):
-                owners = [p.name for p in target.probes if name in {f.name for f in fields(p)}]
-                if len(owners) > 1:
-                    raise ParameterError(
-                        f"{name!r} is an option of {len(owners)} probes of {where} "
-                        f"({', '.join(owners)}): name the one you mean, as "
-                        + " or ".join(f"{owner}.{name}={value}" for owner in owners)
-                        + " (both may be given)") from None
-                unknown.setdefault(name, str(error))
-                continue
-        kept[name] = value
-    return kept
 
 
 def _dataset_for(model: str) -> str:

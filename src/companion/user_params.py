@@ -1,0 +1,92 @@
+"""How the user's parameters (``PARAMS``, ``--param``, a notebook's ``params``) reach a
+figure's runs (:func:`companion.registry.resolve`): which run takes which, what the run a
+run starts from shares, and the errors that say what to write instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Mapping
+
+from .config import ParameterError, RunConfig
+
+INHERITED = ("width", "batch_norm", "seed", "device")  # user overrides a start_from run shares
+# fields of a run that its figure builds, so that PARAMS cannot set them: why, and instead
+FIGURE_BUILT = {
+    "start_from": "the run a run goes on from is part of its figure (its parameters follow "
+                  "the run's own)",
+    "probes": "each figure picks what it measures; set a probe's options instead, e.g. "
+              "top_k=5 or metrics.n_eval=500",
+    **{f"{kind}_options": f"set the {kind}'s options by name instead, e.g. "
+                          + {"optimizer": "gamma=0.1", "model": "hidden=50",
+                             "data": "classes=4"}[kind]
+       for kind in ("optimizer", "model", "data")}}
+
+
+def user_parameters(config: RunConfig, overrides: Mapping, where: str, unknown: dict) -> dict:
+    """The user's parameters (but ``model``) that the run has somewhere to put: its fields,
+    and the options of its optimizer, model, data set (as the user's fields set them) and
+    probes (``probe.option`` names one). A probe's option goes to the runs that have that
+    probe; ``unknown`` keeps why a run has no place for one, for when no run takes it. An
+    option that several of the run's probes have is an error that names them."""
+    own = {f.name for f in fields(RunConfig)}
+    user = {k: v for k, v in overrides.items() if k != "model"}
+    try:
+        target = config.with_overrides(**{k: v for k, v in user.items() if k in own})
+    except ParameterError:
+        target = config  # a bad value: validate() reports it with the others
+    kept = {}
+    for name, value in user.items():
+        try:
+            if name not in own:
+                target.with_overrides(**{name: value})
+        except ParameterError as error:
+            if f"unknown parameter {name!r}" in str(error):
+                owners = [p.name for p in target.probes if name in {f.name for f in fields(p)}]
+                if len(owners) > 1:
+                    raise ParameterError(
+                        f"{name!r} is an option of {len(owners)} probes of {where} "
+                        f"({', '.join(owners)}): name the one you mean, as "
+                        + " or ".join(f"{owner}.{name}={value}" for owner in owners)
+                        + " (both may be given)") from None
+                unknown.setdefault(name, str(error))
+                continue
+        kept[name] = value
+    return kept
+
+
+def parent_of(config: RunConfig, spec, overrides: Mapping) -> RunConfig:
+    """The run ``config`` starts from, with the user's parameters it shares
+    (``RunSpec.parent_differs_in``)."""
+    parent = config.start_from
+    if "model" in overrides:
+        parent = parent.with_overrides(model=config.model, dataset=config.dataset)
+    if spec.parent_differs_in is None:
+        shared = {k: v for k, v in overrides.items() if k in INHERITED}
+    else:
+        fixed = [k for k in spec.parent_differs_in if k in overrides]
+        if fixed:
+            raise ParameterError(
+                f"{fixed[0]} sets the run {spec.label!r} apart from the run it starts from; the "
+                f"figure sets it for each of them, so it cannot be one value for every run")
+        shared = user_parameters(
+            parent, {k: v for k, v in overrides.items() if k not in spec.parent_differs_in},
+            f"the run {spec.label!r} starts from", {})
+    return parent.with_overrides(**shared)
+
+
+def left_out_error(figure, profile: str, model: str, profiles: tuple) -> ParameterError:
+    """The error for ``model=…`` where the figure's profile leaves that model's runs out."""
+    where = [p for p in profiles if figure.profiles[p].get(model, {}) is not None]
+    return ParameterError(
+        f"figure {figure.id} leaves {model} out at profile {profile!r} (its runs there "
+        f"train {_profile_models(figure, profile)}); drop model={model}"
+        + (f", or run it at profile {' or '.join(where)}" if where else ""))
+
+
+def _profile_models(figure, profile: str) -> str:
+    """The models a figure's runs train at a profile, e.g. "simplecnn"."""
+    kept = [s.base.model for s in figure.runs
+            if figure.profiles[profile].get(s.label, {}) is not None
+            and figure.profiles[profile].get(s.base.model, {}) is not None]
+    return ", ".join(dict.fromkeys(kept)) or "nothing"

@@ -1,0 +1,48 @@
+"""How the user's parameters reach a figure's runs (companion.user_params, through
+registry.resolve)."""
+
+import pytest
+
+from companion import registry
+from companion.config import ParameterError
+
+
+def test_a_probe_option_goes_to_the_runs_that_have_that_probe():
+    # Sagun et al.'s Fig. 8: only part II has the line probe (line.n_eval, alphas)
+    runs = dict(registry.resolve("sagun-8", "smoke", {"line.n_eval": 50, "alphas": "0,0.5,1"}))
+    one, two = runs["I: large batch"], runs["II: small batch"]
+    assert one.probe("line") is None and one == dict(registry.resolve("sagun-8", "smoke"))[
+        "I: large batch"]
+    assert (two.probe("line").n_eval, two.probe("line").alphas) == (50, (0.0, 0.5, 1.0))
+    with pytest.raises(ParameterError, match="unknown parameter 'lien.n_eval'"):
+        registry.resolve("sagun-8", "smoke", {"lien.n_eval": 50})   # no run has that probe
+
+
+def test_an_option_of_two_probes_of_a_run_asks_which():
+    with pytest.raises(ParameterError, match=r"'n_eval' is an option of 2 probes of figure "
+                       r"sagun-8's run 'II: small batch' \(metrics, line\): name the one you "
+                       r"mean, as metrics.n_eval=100 or line.n_eval=100"):
+        registry.resolve("sagun-8", "smoke", {"n_eval": 100})
+
+
+def test_part_two_goes_on_from_the_part_one_it_is_shown_with():
+    # Sagun et al.: "everything else, including the constant learning rate, is kept the same"
+    from companion.results import run_key
+    for params in ({}, {"lr": 0.02}, {"seed": 3, "metrics.n_eval": 100}, {"width": 0.25}):
+        for fig in ("sagun-8", "sagun-9"):
+            two = dict(registry.resolve(fig, "smoke", params))["II: small batch"]
+            one = dict(registry.resolve("sagun-8", "smoke", params))["I: large batch"]
+            assert run_key(two.start_from) == run_key(one), (fig, params)
+            assert (two.batch_size, one.batch_size) == (16, 64)
+    with pytest.raises(ParameterError, match="batch_size sets the run 'II: small batch' apart"):
+        registry.resolve("sagun-8", "smoke", {"batch_size": 8})
+    # Fig. 7's variants start from another experiment's checkpoint: it keeps its own lr
+    fig7 = registry.resolve("7", "smoke", {"lr": 0.02})
+    assert {c.lr for _, c in fig7} == {0.02} and {c.start_from.lr for _, c in fig7} == {0.005}
+
+
+def test_a_model_the_profile_leaves_out_is_named_with_where_it_runs():
+    with pytest.raises(ParameterError, match=r"figure 17 leaves resnet32 out at profile "
+                       r"'default' \(its runs there train simplecnn\); drop model=resnet32, "
+                       r"or run it at profile paper"):
+        registry.resolve("17", "default", {"model": "resnet32"})
