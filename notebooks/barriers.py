@@ -46,7 +46,8 @@ epochs = None           # training epochs (GD: steps)
 seed = None
 device = None           # auto | cpu | cuda
 # Any other run or probe parameter, as space-separated name=value pairs, for example
-# walk.n_eval=1000 width=0.25 n_train=10000 augment=true walk.points=20:
+# walk.n_eval=1000 width=0.25 n_train=10000 augment=true walk.points=20 (a probe's option
+# goes to the runs that have that probe; walk.n_eval names one where two share n_eval):
 params = ""
 progress = True         # progress lines on stderr (the terminal; never shown in the book)
 

@@ -45,7 +45,8 @@ max_steps = None        # training steps (the blob runs also stop once ‖g‖ �
 seed = None
 device = None           # auto | cpu | cuda
 # Any other run or analysis parameter, as space-separated name=value pairs, for example
-# std=10 activation=tanh stop_grad_norm=1e-5 method=lanczos top=200 n_train=500:
+# std=10 activation=tanh stop_grad_norm=1e-5 method=lanczos top=200 n_train=500 (a probe's
+# option goes to the runs that have that probe; line.n_eval=500 names one where two share it):
 params = ""
 progress = True         # progress lines on stderr (the terminal; never shown in the book)
 
