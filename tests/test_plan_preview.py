@@ -65,5 +65,6 @@ def test_a_parameter_goes_to_the_selected_figures_that_take_it(tmp_path, monkeyp
     assert "not used here (no run has a place for it): la" in text.split("Sagun")[1]
     assert "analysis fits: n_hessian=1000 la=10 sa=6" in text
     assert "analysis line: alphas=-0.5,…,1.5 (21 values) n_eval=50" in text
+    assert " steps=()\n" in describe(Plan("alain-passes", "default", progress=False))
     with pytest.raises(ParameterError, match="unknown parameter 'lien.n_eval'"):
         Plan("alain-3,sagun-8", "default", {"lien.n_eval": "50"}, progress=False)

@@ -89,6 +89,8 @@ def _pairs(table: dict) -> str:
 
 def _short(value) -> str:
     if isinstance(value, (list, tuple)):
+        if not value:
+            return "()"
         return ",".join(_short(v) for v in value) if len(value) <= 12 else (
             f"{_short(value[0])},…,{_short(value[-1])} ({len(value)} values)")
     return f"{value:g}" if isinstance(value, float) else str(value)
