@@ -83,3 +83,25 @@ def test_parameter_tables_name_a_probe_option_that_shares_a_run_fields_name():
     assert "n_eval" not in sgd
     plain = dict(registry.resolve("1", "default"))["simplecnn"]
     assert table_parameters(plain) == plain.flat()      # nothing clashes: as before
+
+
+def test_parameter_tables_give_each_post_hoc_analysis_its_options():
+    """A post-hoc analysis (Sagun et al.'s line, Alain et al.'s fits) is not part of a run's
+    parameters, so its options had no place in the figure's table."""
+    from pathlib import Path
+
+    from companion import registry
+    from companion.report import FigureOutcome
+
+    def table(fid, params=None):
+        runs = {label: (config, {"provenance": {"wall_time_s": 1.0}})
+                for label, config in registry.resolve(fid, "smoke", params)}
+        return FigureOutcome(registry.get_figure(fid), "smoke", runs, [], Path("x.png"),
+                             Path("."), "CPU", 1.0).parameters_table()
+
+    line = table("sagun-8", {"line.n_eval": 50})
+    assert ("The line analysis of II: small batch: alphas=-0.5,…,1.5 (21 values), "
+            "n_eval=50.") in line
+    assert line.count("analysis of") == 1                 # part I has none
+    assert "The fits analysis of MNIST: n_hessian=" in table("alain-3")
+    assert "analysis of" not in table("1")

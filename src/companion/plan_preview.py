@@ -17,7 +17,7 @@ from dataclasses import asdict
 from . import registry
 from .analyses import post_hoc, stored_analysis
 from .compute import missing_data, paper_on_cpu
-from .report import table_parameters
+from .report import short_value, table_parameters
 from .results import ResultsCache
 
 WIDTH = 100
@@ -84,16 +84,7 @@ def describe(plan) -> str:
 
 
 def _pairs(table: dict) -> str:
-    return " ".join(f"{k}={_short(v)}" for k, v in table.items())
-
-
-def _short(value) -> str:
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "()"
-        return ",".join(_short(v) for v in value) if len(value) <= 12 else (
-            f"{_short(value[0])},…,{_short(value[-1])} ({len(value)} values)")
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return " ".join(f"{k}={short_value(v)}" for k, v in table.items())
 
 
 def _wrapped(text: str, first: str, rest: str) -> list:

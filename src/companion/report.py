@@ -9,7 +9,7 @@ import html
 import math
 import string
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -77,6 +77,16 @@ def table_parameters(config) -> dict:
     return flat
 
 
+def short_value(value) -> str:
+    """A parameter's value for a line of text: floats by %g, a long tuple by its ends."""
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "()"
+        return ",".join(short_value(v) for v in value) if len(value) <= 12 else (
+            f"{short_value(value[0])},…,{short_value(value[-1])} ({len(value)} values)")
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 NO_RESULT_YET = "no committed result yet (it needs a GPU)"  # a paper-profile run not computed
 PARTIAL = "only part of its analysis is committed"   # a paper-profile analysis in progress
 
@@ -141,7 +151,20 @@ class FigureOutcome:
         common = ", ".join(f"{k}={next(iter(flat.values()))[k]}" for k in shared)
         return (f"<table class='params-table table'><thead><tr><th>run</th>{head}"
                 f"<th>compute time</th></tr></thead><tbody>{rows}</tbody></table>"
-                f"<p class='params-common'>Shared by all runs: {html.escape(common)}.</p>")
+                f"<p class='params-common'>Shared by all runs: {html.escape(common)}.</p>"
+                + self._analyses_html())
+
+    def _analyses_html(self) -> str:
+        """The options of the runs' post-hoc analyses (not part of a run's parameters: they
+        analyse its saved weights), once per distinct setting, with the runs it serves."""
+        settings: dict = {}
+        for label, (config, _) in self.runs.items():
+            for probe in post_hoc(config):
+                text = ", ".join(f"{k}={short_value(v)}" for k, v in asdict(probe).items())
+                settings.setdefault((probe.name, text), []).append(label)
+        return "".join(f"<p class='params-common'>The {html.escape(name)} analysis of "
+                       f"{html.escape(', '.join(labels))}: {html.escape(text)}.</p>"
+                       for (name, text), labels in settings.items())
 
     def _claims_html(self) -> str:
         if self.missing and all(why == NO_RESULT_YET for why in self.missing.values()):
