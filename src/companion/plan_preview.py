@@ -1,11 +1,11 @@
 """What a command would do, before it does it (``make plan FIG=4 PARAMS="lr=0.05"``).
 
-For each selected figure: where its outputs go, the parameters its runs share, and per run
-the parameters that set it apart (and the options of its post-hoc analyses) and what
-would happen to it: served from the local cache
-or from the committed paper-profile results (with the device and wall time that made it),
-resumed from a checkpoint, or trained (unless its data set is missing), and which post-hoc
-analyses would be computed. Nothing trains: stored results are read as JSON, and only a run
+For each selected figure: where its outputs go, the parameters its runs share, the ones
+it leaves (several figures' parameters go to those that take them), and per run the
+parameters that set it apart, its post-hoc analyses' options, and what would happen to it:
+served from the local cache or from the committed paper-profile results (with the device
+and wall time that made it), resumed from a checkpoint, or trained (unless its data set is
+missing), and which post-hoc analyses would be computed. Nothing trains: stored results are read as JSON, and only a run
 to train has its data set looked up (through the data cache).
 """
 
