@@ -5,8 +5,9 @@ it leaves (several figures' parameters go to those that take them), and per run 
 parameters that set it apart, its post-hoc analyses' options, and what would happen to it:
 served from the local cache or from the committed paper-profile results (with the device
 and wall time that made it), resumed from a checkpoint, or trained (unless its data set is
-missing), and which post-hoc analyses would be computed. Nothing trains: stored results are read as JSON, and only a run
-to train has its data set looked up (through the data cache).
+missing), and which post-hoc analyses would be computed. Nothing trains: stored results
+are read as JSON, and only a run to train has its data set looked up (through the data
+cache).
 """
 
 from __future__ import annotations
