@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 from .config import MODEL_DATASETS, ParameterError, RunConfig, validate
-from .user_params import FIGURE_BUILT, left_out_error, parent_of, user_parameters
+from .user_params import FIGURE_BUILT, parent_of, user_parameters
 
 PROFILES = ("smoke", "default", "paper")
 # fields a figure may sweep, and their label prefix
@@ -160,7 +160,7 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
     built = sorted(set(overrides) & set(FIGURE_BUILT))
     if built:
         raise ParameterError(f"{built[0]} is not a parameter: {FIGURE_BUILT[built[0]]}")
-    resolved, labels, left_out, unknown, taken = [], set(), [], {}, set()
+    resolved, labels, unknown, taken = [], set(), {}, set()
     sweeps = {model: dict(values) for model, values in figure.grids.get(profile, {}).items()}
     for name, values in (grids or {}).items():  # the user's grids replace every model's
         if values:
@@ -177,8 +177,7 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
                 continue
         labels.add(label)
         per_profile = figure.profiles[profile]
-        if per_profile.get(label, {}) is None or per_profile.get(config.model, {}) is None:
-            left_out.append(config.model)
+        if _left_out(per_profile, label, config.model):
             continue
         profile_overrides = {**per_profile.get(config.model, {}), **per_profile.get(label, {})}
         config = config.with_overrides(**{k: v for k, v in profile_overrides.items()
@@ -192,8 +191,15 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
         config = config.with_overrides(**{k: v for k, v in user.items() if k not in spec.sweep})
         resolved.append((label, validate(config)))
     if not resolved and figure.runs:
-        if "model" in overrides and left_out:
-            raise left_out_error(figure, profile, overrides["model"], PROFILES)
+        if "model" in overrides:  # the profile leaves every run of that model out
+            model = overrides["model"]
+            kept = [s.base.model for s in figure.runs
+                    if not _left_out(figure.profiles[profile], s.label, s.base.model)]
+            where = [p for p in PROFILES if not _left_out(figure.profiles[p], "", model)]
+            raise ParameterError(
+                f"figure {figure.id} leaves {model} out at profile {profile!r} (its runs there "
+                f"train {', '.join(dict.fromkeys(kept)) or 'nothing'}); drop model={model}"
+                + (f", or run it at profile {' or '.join(where)}" if where else ""))
         raise ParameterError(f"figure {figure.id} has no run at profile {profile!r}")
     nowhere = {name: why for name, why in unknown.items() if name not in taken}
     if nowhere and untaken is None:  # a parameter that no run of the figure has a place for
@@ -201,6 +207,11 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
     if untaken is not None:
         untaken.update(nowhere)
     return resolved
+
+
+def _left_out(per_profile: Mapping, label: str, model: str) -> bool:
+    """Whether a profile leaves a run out (None for its label or its model)."""
+    return per_profile.get(label, {}) is None or per_profile.get(model, {}) is None
 
 
 def _dataset_for(model: str) -> str:

@@ -73,20 +73,3 @@ def parent_of(config: RunConfig, spec, overrides: Mapping) -> RunConfig:
             parent, {k: v for k, v in overrides.items() if k not in spec.parent_differs_in},
             f"the run {spec.label!r} starts from", {})
     return parent.with_overrides(**shared)
-
-
-def left_out_error(figure, profile: str, model: str, profiles: tuple) -> ParameterError:
-    """The error for ``model=…`` where the figure's profile leaves that model's runs out."""
-    where = [p for p in profiles if figure.profiles[p].get(model, {}) is not None]
-    return ParameterError(
-        f"figure {figure.id} leaves {model} out at profile {profile!r} (its runs there "
-        f"train {_profile_models(figure, profile)}); drop model={model}"
-        + (f", or run it at profile {' or '.join(where)}" if where else ""))
-
-
-def _profile_models(figure, profile: str) -> str:
-    """The models a figure's runs train at a profile, e.g. "simplecnn"."""
-    kept = [s.base.model for s in figure.runs
-            if figure.profiles[profile].get(s.label, {}) is not None
-            and figure.profiles[profile].get(s.base.model, {}) is not None]
-    return ", ".join(dict.fromkeys(kept)) or "nothing"
