@@ -73,3 +73,17 @@ def parent_of(config: RunConfig, spec, overrides: Mapping) -> RunConfig:
             parent, {k: v for k, v in overrides.items() if k not in spec.parent_differs_in},
             f"the run {spec.label!r} starts from", {})
     return parent.with_overrides(**shared)
+
+
+def checked_pool(config: RunConfig) -> RunConfig:
+    """``config``, once its MNIST pooling is a positive integer: ``config.validate`` tests
+    ``28 % pool`` and so would crash (ZeroDivisionError) on ``pool=0`` instead of saying what
+    is wrong."""
+    for run in (config, config.start_from):
+        pool = dict(run.data_options).get("pool") if run is not None else None
+        if pool is not None and not (isinstance(pool, int) and not isinstance(pool, bool)
+                                     and pool > 0):
+            raise ParameterError(f"pool must be a positive integer that divides 28 (the MNIST "
+                                 f"side: 1, 2, 4, 7, 14 or 28), got {pool!r}")
+    return config
+

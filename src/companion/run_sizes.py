@@ -1,0 +1,148 @@
+"""What a run's eigen-solvers and probes will hold, checked before any training against the
+network's size and the machine's memory.
+
+A Lanczos solve of k eigenpairs keeps a basis of up to ~20k (the training probes, NSGD's
+refresh) or ~30k (the snapshot probes of Alain et al.) vectors of the network's size; a
+dense spectrum (Sagun et al.) forms the d × d Hessian in float64; the walk stacks its
+``points + 1`` interpolated parameter vectors. A parameter that asks for more eigenpairs
+than the network has parameters, or for more memory than the machine has, would otherwise
+be clamped silently or run for hours and then fail: :func:`size_problems` says so at once.
+
+:func:`registry.resolve` calls it only for the runs whose size-setting parameters the user
+changed (:func:`sets_sizes`): the network is then built on PyTorch's ``meta`` device, which
+needs the data set's shapes (for PTB its vocabulary), not its arrays on the device. The
+figures' own settings are checked by ``tests/test_run_sizes.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Mapping
+
+import torch
+
+from .config import DATA_OPTIONS, MODEL_OPTIONS, RunConfig
+
+# option → (Krylov vectors per wanted pair, the least basis), as each solver caps its basis
+# (probes.top_eigenpairs and NSGD's refresh: lanczos' default; snapshot_curvature: MAX_KRYLOV)
+EIGENPAIR_OPTIONS = {"top_k": (20, 100), "la": (30, 600), "sa": (30, 600), "top": (4, 600)}
+STEERING_OPTIONS = ("directions", "tracked")  # NSGD refreshes max(directions, tracked)
+# the user's parameters that change the network (and so its size) or what is solved for
+NETWORK_FIELDS = ("model", "dataset", "width", "batch_norm")
+BUILD_EXAMPLES = 2  # the network's shapes need the data set's, not its examples
+GIB = 2 ** 30
+
+
+def sets_sizes(overrides: Mapping) -> bool:
+    """Whether the user's parameters change a network's size or what its solvers ask for
+    (a probe's option may be named ``probe.option``)."""
+    options = {n for table in (MODEL_OPTIONS, DATA_OPTIONS) for o in table.values() for n in o}
+    names = {str(k).split(".")[-1] for k in overrides}
+    return bool(names & ({*EIGENPAIR_OPTIONS, *STEERING_OPTIONS, "points", "method", "ggn",
+                          *NETWORK_FIELDS} | options))
+
+
+@lru_cache(maxsize=64)
+def _count(model: str, dataset: str, width: float, batch_norm: bool, model_options: tuple,
+           data_options: tuple) -> int:
+    from .models import build_model
+    from .tasks import build_task
+
+    config = RunConfig(model=model, dataset=dataset, width=width, batch_norm=batch_norm,
+                       model_options=model_options, data_options=data_options,
+                       n_train=BUILD_EXAMPLES, n_test=BUILD_EXAMPLES, batch_size=1)
+    task = build_task(config, torch.device("meta"))
+    with torch.device("meta"):
+        network = build_model(config.model, **task.build_options)
+    return sum(p.numel() for p in network.parameters() if p.requires_grad)
+
+
+def parameter_count(config: RunConfig) -> int:
+    """The number of trainable parameters of the run's network (d, the Hessian's side)."""
+    return _count(config.model, config.dataset, config.width, config.batch_norm,
+                  tuple(config.model_options), tuple(config.data_options))
+
+
+def _solves(config: RunConfig, d: int) -> list:
+    """(what the user wrote, k or None, bytes held, what holds them) for the network and
+    for each solve."""
+    out = [("training the network", None, 3 * 4 * d,
+            f"at least its {d:,} parameters, their gradients and the optimizer's state")]
+    for probe in config.probes:
+        for option, (per_pair, least) in EIGENPAIR_OPTIONS.items():
+            k = getattr(probe, option, None)
+            if not isinstance(k, int) or (option == "top"
+                                          and getattr(probe, "method", "") != "lanczos"):
+                continue
+            vectors = min(d, max(per_pair * k, least))
+            size = 8 if option == "top" else 4  # Sagun et al.'s spectra solve in float64
+            out.append((f"{probe.name}.{option}={k}", k, size * vectors * d,
+                        f"a Lanczos basis of up to {vectors:,} vectors of the network's "
+                        f"{d:,} parameters"))
+        if probe.name == "spectrum" and probe.method == "dense":  # H (and G, R) and eigh's copy
+            matrices = 4 if probe.ggn else 2
+            out.append((f"spectrum.method=dense{' with ggn' if probe.ggn else ''}", None,
+                        8 * matrices * d * d, f"{matrices} float64 matrices of {d:,} × {d:,}"))
+        if probe.name == "walk":
+            out.append((f"walk.points={probe.points}", None, 4 * (probe.points + 1) * d,
+                        f"{probe.points + 1:,} copies of the network's {d:,} parameters"))
+    options = dict(config.optimizer_options)
+    steering = [(options[name], name) for name in STEERING_OPTIONS if name in options]
+    if steering:  # NSGD's refresh solves for max(directions, tracked) eigenpairs
+        k, name = max(steering)
+        vectors = min(d, max(20 * k, 100))
+        out.append((f"the optimizer's {name}={k}", k, 4 * vectors * d,
+                    f"a Lanczos basis of up to {vectors:,} vectors of the network's "
+                    f"{d:,} parameters"))
+    return out
+
+
+def _blobs_bytes(config: RunConfig) -> int:
+    """The bytes make_blobs holds at once (float64 centres or points, and their copies)."""
+    if config.dataset != "blobs":
+        return 0
+    from .tasks import BLOBS_N, data_options
+
+    options = data_options(config)
+    points = (config.n_train or BLOBS_N) + (config.n_test or config.n_train or BLOBS_N)
+    return 8 * 3 * max(points, options["classes"]) * options["dim"]
+
+
+def host_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def machine_memory(device: str) -> tuple:
+    """(bytes, words) of the memory the run's solvers use: the GPU's, or the host's."""
+    if device in ("cuda", "auto") and torch.cuda.is_available():
+        total = torch.cuda.get_device_properties(0).total_memory
+        return total, f"the GPU's {total / GIB:.0f} GiB"
+    return host_memory(), f"this machine's {host_memory() / GIB:.0f} GiB of memory"
+
+
+def size_problems(config: RunConfig) -> list:
+    """What the run, or a run it starts from, asks for beyond its network or its machine
+    (empty when nothing, or when the data set is not at hand: the run says that itself)."""
+    problems = [] if config.start_from is None else size_problems(config.start_from)
+    blobs = _blobs_bytes(config)
+    if blobs > host_memory():  # drawn on the host, whatever the device
+        return problems + [f"the Gaussian blobs would hold {blobs / GIB:,.0f} GiB, more than "
+                           f"this machine's {host_memory() / GIB:.0f} GiB of memory: lower "
+                           f"dim, classes or n_train"]
+    try:
+        d = parameter_count(config)
+    except OSError:  # no data set offline: loading it is the run's to report
+        return problems
+    except RuntimeError as error:  # e.g. width=1e8: a tensor beyond any storage
+        return problems + [f"the network cannot be built, even without memory ({error}): "
+                           f"lower width or the model's sizes"]
+    total, words = machine_memory(config.device)
+    for what, k, size, held in _solves(config, d):
+        if k is not None and k > d:
+            problems.append(f"{what} asks for more eigenpairs than the network has parameters "
+                            f"({d:,}, the Hessian's side): ask for at most {d:,}")
+        elif size > total:
+            problems.append(f"{what} would hold {size / GIB:,.0f} GiB ({held}), more than "
+                            f"{words}: ask for less, or for a smaller network")
+    return problems

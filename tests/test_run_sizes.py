@@ -1,0 +1,83 @@
+"""What a run's solvers will hold, checked before any training (companion.run_sizes, through
+registry.resolve): eigenpairs beyond the network's parameters, memory beyond the machine's."""
+
+import pytest
+import torch
+from conftest import needs_cifar
+
+from companion import registry, run_sizes
+from companion.config import ParameterError
+from companion.models import build_model
+from companion.tasks import build_task
+
+GIB = 2 ** 30
+pytestmark = needs_cifar  # the networks' shapes come from the data sets (the mirror's)
+
+
+@pytest.mark.parametrize("fig", ["1", "4", "21", "walk-9", "walk-17", "sagun-1", "sagun-3",
+                                 "alain-1"])
+def test_the_parameter_count_is_the_built_networks(fig):
+    for _, config in registry.resolve(fig, "smoke"):
+        task = build_task(config, torch.device("cpu"))
+        network = build_model(config.model, **task.build_options)
+        assert run_sizes.parameter_count(config) == sum(
+            p.numel() for p in network.parameters() if p.requires_grad), (fig, config.model)
+
+
+@pytest.mark.parametrize("fig, param, what", [
+    ("1", {"top_k": "100000000"}, "eigen.top_k=100000000"),
+    ("1", {"eigen.top_k": "9519"}, "eigen.top_k=9519"),
+    ("table-1", {"tracked": "100000000"}, "the optimizer's tracked=100000000"),
+    ("table-1", {"directions": "100000000"}, "the optimizer's directions=100000000"),
+    ("alain-1", {"la": "100000000"}, "extremes.la=100000000")])
+def test_more_eigenpairs_than_parameters_are_refused_before_training(fig, param, what):
+    # Lanczos clamps k to the Hessian's side d and then takes up to d products a solve: the
+    # smoke runs hung for hours on top_k=10**8 before this check
+    with pytest.raises(ParameterError, match=rf"figure {fig}'s run .*{what} asks for more "
+                                             r"eigenpairs than the network has parameters"):
+        registry.resolve(fig, "smoke", param)
+    assert dict(registry.resolve("1", "smoke", {"top_k": "9518"}))["simplecnn"].probe(
+        "eigen").top_k == 9518   # every eigenpair of the smoke network: allowed
+
+
+def test_memory_beyond_the_machines_is_refused(monkeypatch):
+    monkeypatch.setattr(run_sizes, "host_memory", lambda: GIB)
+    monkeypatch.setattr(run_sizes, "machine_memory", lambda device: (GIB, "1 GiB here"))
+    with pytest.raises(ParameterError, match=r"walk.points=2000 would hold 1 GiB \(2,001 copies "
+                                             r"of the network's 154,218 parameters\), more "
+                                             r"than 1 GiB here: ask for less, or for a smaller "
+                                             r"network"):
+        registry.resolve("walk-1", "smoke", {"points": "2000"})
+    registry.resolve("walk-1", "smoke", {"points": "20"})
+    with pytest.raises(ParameterError, match=r"spectrum.method=dense would hold \d+ GiB \(2 "
+                                             r"float64 matrices of [\d,]+ × [\d,]+\)"):
+        registry.resolve("sagun-1", "smoke", {"hidden": "300"})
+    with pytest.raises(ParameterError, match=r"the Gaussian blobs would hold \d+ GiB, more than "
+                                             r"this machine's 1 GiB of memory: lower dim"):
+        registry.resolve("sagun-1", "smoke", {"dim": "1000000"})
+
+
+def test_the_figures_own_settings_fit_their_machines(monkeypatch):
+    for fig in registry.figures():
+        for _, config in registry.resolve(fig, "default"):
+            assert run_sizes.size_problems(config) == [], (fig, "default")
+    # the paper profile on the GPU it is meant for (an H200: 139 GiB)
+    monkeypatch.setattr(run_sizes, "machine_memory", lambda device: (139 * GIB, "an H200's"))
+    for fig in registry.figures():
+        for _, config in registry.resolve(fig, "paper"):
+            assert run_sizes.size_problems(config) == [], (fig, "paper")
+
+
+def test_parameters_that_set_no_size_build_no_network(monkeypatch):
+    assert run_sizes.sets_sizes({"eigen.top_k": 3}) and run_sizes.sets_sizes({"hidden": "9"})
+    assert not run_sizes.sets_sizes({"lr": 0.1, "seed": 3, "metrics.n_eval": 100})
+
+    def built(*args):
+        raise AssertionError("a network was built for a parameter that sets no size")
+    monkeypatch.setattr(run_sizes, "_count", built)
+    registry.resolve("4", "smoke", {"lr": "0.3", "seed": "2"})
+
+
+def test_a_pool_of_zero_is_a_parameter_error_not_a_crash():
+    with pytest.raises(ParameterError, match="pool must be a positive integer that divides 28"):
+        registry.resolve("sagun-3", "smoke", {"pool": "0"})
