@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from companion import registry
@@ -42,6 +44,17 @@ def test_unknown_figure_and_profile_list_valid_ones():
         registry.get_figure("99")
     with pytest.raises(registry.UnknownFigureError, match="valid profiles"):
         registry.resolve("4", "huge")
+
+
+@pytest.mark.parametrize("typed, says", [
+    ("walk1", "did you mean walk-1? valid ids"), ("TABLE1", "did you mean table-1?"),
+    ("sagun-11", "did you mean sagun-1 or sagun-10"),
+    ("barriers", "'barriers' is a chapter, whose figures are walk-1 … walk-fidelity: `make "
+                 "claims FIG=barriers` runs them all"),
+    ("1,2", "`make reproduce` takes one figure; `make claims FIG=1,2` or `make plan FIG=1,2`")])
+def test_an_unknown_figure_id_says_what_was_likely_meant(typed, says):
+    with pytest.raises(registry.UnknownFigureError, match=re.escape(says)):
+        registry.get_figure(typed)
 
 
 def test_overrides_apply_but_never_replace_the_sweep_axis():

@@ -124,9 +124,27 @@ def get_figure(fig_id: Any) -> Figure:
     if key.lower().startswith("fig"):
         key = key[3:].lstrip(". -")
     if key not in figures():
-        raise UnknownFigureError(f"unknown figure id {fig_id!r}; valid ids: {list(FIGURES)} "
-                                 "(`make list` describes them)")
+        raise UnknownFigureError(f"unknown figure id {fig_id!r}; " + _what_instead(key))
     return FIGURES[key]
+
+
+def _what_instead(key: str) -> str:
+    """What the user may have meant by an unknown figure id."""
+    import difflib
+
+    if key in chapters():
+        ids = chapter_figures(key)
+        return (f"{key!r} is a chapter, whose figures are {ids[0]} … {ids[-1]}: `make claims "
+                f"FIG={key}` runs them all and grades their claims, `make reproduce` takes one "
+                f"of them (`make list` describes them)")
+    if "," in key:
+        return ("`make reproduce` takes one figure; `make claims FIG=" + key + "` or `make plan "
+                "FIG=" + key + "` take several")
+    plain, typed = {k.replace("-", ""): k for k in FIGURES}, key.lower().replace("-", "")  # walk1
+    close = [plain[typed]] if typed in plain else \
+        difflib.get_close_matches(key.lower(), list(FIGURES), n=3, cutoff=0.75)
+    return ((f"did you mean {' or '.join(close)}? " if close else "")
+            + f"valid ids: {list(FIGURES)} (`make list` describes them)")
 
 
 def display_name(fig_id: str) -> str:
