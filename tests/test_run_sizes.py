@@ -76,8 +76,3 @@ def test_parameters_that_set_no_size_build_no_network(monkeypatch):
         raise AssertionError("a network was built for a parameter that sets no size")
     monkeypatch.setattr(run_sizes, "_count", built)
     registry.resolve("4", "smoke", {"lr": "0.3", "seed": "2"})
-
-
-def test_a_pool_of_zero_is_a_parameter_error_not_a_crash():
-    with pytest.raises(ParameterError, match="pool must be a positive integer that divides 28"):
-        registry.resolve("sagun-3", "smoke", {"pool": "0"})

@@ -46,3 +46,20 @@ def test_a_model_the_profile_leaves_out_is_named_with_where_it_runs():
                        r"'default' \(its runs there train simplecnn\); drop model=resnet32, "
                        r"or run it at profile paper"):
         registry.resolve("17", "default", {"model": "resnet32"})
+
+
+@pytest.mark.parametrize("fig, name, value", [("sagun-3", "hidden", 50),
+                                               ("alain-1", "snapshot_steps", 10),
+                                               ("alain-2", "t0s", 30)])
+def test_one_number_for_a_list_is_a_parameter_error_not_a_crash(fig, name, value):
+    # from Python (Plan, resolve) a number stays a number; config.validate iterated over it
+    with pytest.raises(ParameterError, match=rf"{name} takes a list, got {value}: write "
+                                             rf"{name}=\[{value}\] \(on the command line"):
+        registry.resolve(fig, "smoke", {name: value})
+    registry.resolve(fig, "smoke", {name: [value] if name != "snapshot_steps" else [0, 10]})
+
+
+def test_a_pool_of_zero_is_a_parameter_error_not_a_crash():
+    with pytest.raises(ParameterError, match="pool must be a positive integer that divides 28"):
+        registry.resolve("sagun-3", "smoke", {"pool": "0"})
+

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from .config import MODEL_DATASETS, ParameterError, RunConfig, validate
 from .run_sizes import sets_sizes, size_problems
-from .user_params import FIGURE_BUILT, checked_pool, parent_of, user_parameters
+from .user_params import FIGURE_BUILT, parent_of, user_parameters, validated_with
 
 PROFILES = ("smoke", "default", "paper")
 # fields a figure may sweep, and their label prefix
@@ -206,7 +206,7 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
         taken.update(user)
         if config.start_from is not None:  # the run it starts from trains the same network
             config = config.with_overrides(start_from=parent_of(config, spec, overrides))
-        validate(checked_pool(config.with_overrides(**user)))  # an error even where a sweep wins
+        validated_with(config, user)  # a bad value is an error even where a sweep wins
         config = config.with_overrides(**{k: v for k, v in user.items() if k not in spec.sweep})
         resolved.append((label, validate(config)))
         if sets_sizes(overrides):  # beyond the network or the machine: say so before training

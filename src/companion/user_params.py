@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Mapping
 
-from .config import ParameterError, RunConfig
+from .config import ParameterError, RunConfig, validate
 
 INHERITED = ("width", "batch_norm", "seed", "device")  # user overrides a start_from run shares
 # fields of a run that its figure builds, so that PARAMS cannot set them: why, and instead
@@ -75,15 +75,28 @@ def parent_of(config: RunConfig, spec, overrides: Mapping) -> RunConfig:
     return parent.with_overrides(**shared)
 
 
-def checked_pool(config: RunConfig) -> RunConfig:
-    """``config``, once its MNIST pooling is a positive integer: ``config.validate`` tests
-    ``28 % pool`` and so would crash (ZeroDivisionError) on ``pool=0`` instead of saying what
-    is wrong."""
-    for run in (config, config.start_from):
+def validated_with(config: RunConfig, user: Mapping) -> RunConfig:
+    """``validate(config.with_overrides(**user))``, where the two ways a user's value crashes
+    ``config.validate`` become errors that say what to write: a pool of 0 (it tests
+    ``28 % pool``) and one number where a list is expected (``hidden=50`` given from Python;
+    the command line's ``hidden=50`` is read as a list)."""
+    checked = config.with_overrides(**user)
+    for run in (checked, checked.start_from):
         pool = dict(run.data_options).get("pool") if run is not None else None
         if pool is not None and not (isinstance(pool, int) and not isinstance(pool, bool)
                                      and pool > 0):
             raise ParameterError(f"pool must be a positive integer that divides 28 (the MNIST "
                                  f"side: 1, 2, 4, 7, 14 or 28), got {pool!r}")
-    return config
-
+    try:
+        return validate(checked)
+    except TypeError:
+        for name, value in user.items():
+            try:
+                validate(config.with_overrides(**{name: value}))
+            except TypeError:
+                raise ParameterError(f"{name} takes a list, got {value!r}: write {name}="
+                                     f"[{value!r}] (on the command line, {name}={value} is "
+                                     f"read as that list)") from None
+            except ParameterError:
+                pass
+        raise
