@@ -81,3 +81,29 @@ def test_bad_override_fails_before_training():
                        ("optimizer_options", "gamma=0.1"), ("data_options", "classes=4")):
         with pytest.raises(ParameterError, match=f"{name} is not a parameter: .*{says}"):
             registry.resolve("1", "smoke", {name: "x"})
+
+
+def test_a_run_keeps_the_values_its_label_names():
+    # before, PARAMS="gamma=0.5" ran Table 1's rows γ=0.01 and γ=1 both at γ = 0.5
+    for fig, param, label in (("table-1", {"gamma": 0.5}, "γ=0.01"),
+                              ("sagun-3", {"hidden": "20"}, "h = 10"),
+                              ("7", {"rest_scale": 0.5}, "top"),
+                              ("13", {"momentum": 0.5}, "vgg11/μ=0")):
+        with pytest.raises(ParameterError, match=rf"{next(iter(param))} is what the runs of "
+                                                 rf"figure {fig} are labelled by \(.*{label}"):
+            registry.resolve(fig, "smoke", param)
+    with pytest.raises(ParameterError, match="choose the values with momentum_grid"):
+        registry.resolve("13", "smoke", {"momentum": 0.5})
+    # the barriers' README example: GD at the code's η, SGD's run keeps the η its label names
+    runs = dict(registry.resolve("walk-1", "smoke", {"lr": 0.9}))
+    assert (runs["VGG-11 GD"].lr, runs["VGG-11 SGD η=0.1"].lr) == (0.9, 0.1)
+    # a figure where only some runs name it: the others take it, and no error
+    runs = dict(registry.resolve("8", "smoke", {"tracked": 3}))   # Fig. 8's SGD row tracks 3
+    assert [dict(runs[k].optimizer_options)["tracked"] for k in ("K=1", "SGD")] == [1, 3]
+    runs = dict(registry.resolve("21", "smoke", {"lr": 0.05}))
+    assert {c.lr for label, c in runs.items() if "/S=" in label} == {0.05}
+    # several figures: the figure whose runs all name it leaves it, the others take it
+    untaken = {}
+    registry.resolve("13", "smoke", {"momentum": 0.5}, untaken=untaken)
+    assert "momentum" in untaken
+

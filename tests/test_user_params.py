@@ -48,7 +48,7 @@ def test_a_model_the_profile_leaves_out_is_named_with_where_it_runs():
         registry.resolve("17", "default", {"model": "resnet32"})
 
 
-@pytest.mark.parametrize("fig, name, value", [("sagun-3", "hidden", 50),
+@pytest.mark.parametrize("fig, name, value", [("sagun-1", "hidden", 50),
                                                ("alain-1", "snapshot_steps", 10),
                                                ("alain-2", "t0s", 30)])
 def test_one_number_for_a_list_is_a_parameter_error_not_a_crash(fig, name, value):

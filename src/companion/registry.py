@@ -44,6 +44,9 @@ class RunSpec:
     # the same experiment, which shares all the user's parameters but these (Sagun et al.'s
     # large batch: all but batch_size), so that part II goes on from the part I shown with it
     parent_differs_in: Optional[tuple] = None
+    # fields its label names (γ=0.01, h = 10, SGD η=0.1): the user's parameters do not replace
+    # them (the profiles' shrinks still may), so that no run is shown under a label not its own
+    keeps: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -203,11 +206,14 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
                                           if k not in spec.sweep})
         user = user_parameters(config, overrides, f"figure {figure.id}'s run {label!r}",
                                 unknown)
-        taken.update(user)
+        own = spec.sweep + spec.keeps  # set by the run itself, as its label says
+        taken.update(k for k in user if k not in own)
+        for name in set(user) & set(own):
+            unknown.setdefault(name, _set_by_the_runs(figure, name))
         if config.start_from is not None:  # the run it starts from trains the same network
             config = config.with_overrides(start_from=parent_of(config, spec, overrides))
         validated_with(config, user)  # a bad value is an error even where a sweep wins
-        config = config.with_overrides(**{k: v for k, v in user.items() if k not in spec.sweep})
+        config = config.with_overrides(**{k: v for k, v in user.items() if k not in own})
         resolved.append((label, validate(config)))
         if sets_sizes(overrides):  # beyond the network or the machine: say so before training
             problems = size_problems(config)
@@ -230,6 +236,15 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
     if untaken is not None:
         untaken.update(nowhere)
     return resolved
+
+
+def _set_by_the_runs(figure: Figure, name: str) -> str:
+    """Why a figure's runs do not take ``name``: each sets it itself, as its label says."""
+    labels = [s.label for s in figure.runs if name in s.sweep + s.keeps]
+    return (f"{name} is what the runs of figure {figure.id} are labelled by ("
+            f"{', '.join(labels[:6])}{', …' if len(labels) > 6 else ''}): each keeps its own, "
+            "so as not to run under a label that is not its"
+            + (f"; choose the values with {name}_grid=…" if name in SWEEPABLE else ""))
 
 
 def _left_out(per_profile: Mapping, label: str, model: str) -> bool:

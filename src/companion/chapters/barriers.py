@@ -41,8 +41,8 @@ def _held_out(dataset: str, n: int):
 
 
 def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: dict = None,
-        walk: Walk | None = Walk(), extra=(), sweep=(), absent=(), held_out: bool = True,
-        **fields) -> RunSpec:
+        walk: Walk | None = Walk(), extra=(), sweep=(), keeps=(), absent=(),
+        held_out: bool = True, **fields) -> RunSpec:
     """One run at the paper's settings, and its default and smoke overrides (``absent``:
     the profiles that leave it out; ``walk=None``: a run without the walk probe;
     ``held_out=False``: without the held-out accuracy)."""
@@ -68,7 +68,7 @@ def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: 
     }
     for profile in absent:
         OVERRIDES[label][profile] = None
-    return RunSpec(label, base, sweep)
+    return RunSpec(label, base, sweep, keeps=keeps)
 
 
 def sgd(arch: str, lr: float, walk_epochs: tuple = PAPER_EPOCHS, **kw) -> RunSpec:
@@ -78,6 +78,7 @@ def sgd(arch: str, lr: float, walk_epochs: tuple = PAPER_EPOCHS, **kw) -> RunSpe
     paper_epochs = (1, 2, 10, 25) if mlp else walk_epochs
     mapped = tuple(DEFAULT_EPOCHS[PAPER_EPOCHS.index(e)] for e in walk_epochs)
     return run(f"{arch} SGD η={lr:g}", arch, lr=lr, walk=Walk(epochs=paper_epochs),
+               keeps=("lr",),  # its label names η: PARAMS="lr=…" is GD's
                default={"epochs": 40 if mlp else 20,
                         "walk.epochs": paper_epochs if mlp else mapped,
                         **kw.pop("default", {})},
@@ -90,7 +91,7 @@ def hessian_run(arch: str, lr: float, n_hessian: int, label: str = None,
     """SGD with λ_max (Lanczos, top 1) and the held-out accuracy each epoch: the spec's runs
     for Figs. 3 and 7 (R15, R16). The walk runs at the same η take the same steps (no probe
     touches training), so this is their λ_max; ``walk`` lets the run interpolate too."""
-    return run(label or f"{arch} SGD η={lr:g} λ_max", arch, lr=lr, walk=walk,
+    return run(label or f"{arch} SGD η={lr:g} λ_max", arch, lr=lr, walk=walk, keeps=("lr",),
                extra=(TopEigen(top_k=1, n_hessian=25000, hessian_batch_size=500,
                                lanczos_tol=1e-3),),
                default={"epochs": 20, "n_hessian": n_hessian, "lanczos_tol": 1e-2,
@@ -135,6 +136,7 @@ VGG1 = sgd("VGG-11", 0.1, held_out=False)
 VGG05 = sgd("VGG-11", 0.05, walk_epochs=TABLE_EPOCHS, held_out=False)
 VGG_GD = gd("VGG-11", held_out=False)
 VGG_EVERY = run("VGG-11 SGD η=0.1 every epoch", "VGG-11", walk=Walk(epochs=tuple(range(1, 41))),
+                keeps=("lr",),
                 default={"epochs": 20, "walk.epochs": tuple(range(1, 21)), "walk.every": 5},
                 smoke={"walk.epochs": (1, 2), "walk.every": 2}, paper={"epochs": 40},
                 held_out=False)
@@ -154,7 +156,7 @@ RES_HESS = hessian_run("ResNet-56", 0.3, 150)
 RES_GD = gd("ResNet-56", held_out=False)
 MLP1, MLP_GD = sgd("MLP", 0.1), gd("MLP")   # committed at the paper profile: left as made
 FM_GD = gd("VGG-11 (F-MNIST)", held_out=False)
-FM_SGD = run("VGG-11 (F-MNIST) SGD η=0.1", "VGG-11 (F-MNIST)", epochs=1,
+FM_SGD = run("VGG-11 (F-MNIST) SGD η=0.1", "VGG-11 (F-MNIST)", epochs=1, keeps=("lr",),
              walk=Walk(epochs=(1,)), smoke={"epochs": 1, "walk.epochs": (1,)})
 
 

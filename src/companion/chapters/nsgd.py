@@ -85,8 +85,8 @@ BASELINE_FACTORS = {"η/2": 0.5, "5η": 5.0, "10η": 10.0}  # SGD baseline rows:
 def table_runs(base: RunConfig, gammas, baselines=(), seeds=(0,)) -> tuple:
     """Rows 'γ=…' (plus '/seed=N' for extra seeds) and SGD baselines 'SGD(η/2)' etc.
     (``baselines``: keys of BASELINE_FACTORS), which are γ = 1 at that multiple of η."""
-    out = [RunSpec(f"γ={g:g}" + (f"/seed={s}" if s else ""), nudged(base, g, seed=s))
-           for g in gammas for s in seeds]
+    out = [RunSpec(f"γ={g:g}" + (f"/seed={s}" if s else ""), nudged(base, g, seed=s),
+                   keeps=("gamma",)) for g in gammas for s in seeds]
     out += [RunSpec(f"SGD({name})", base.with_overrides(lr=base.lr * BASELINE_FACTORS[name]))
             for name in baselines]
     return tuple(out)
@@ -117,7 +117,8 @@ def register_table(number: int, runs: tuple, default: dict, shrunk: str, claims:
 # ----------------------------------------------------------------------------- Fig. 8, Tables 1–2
 K_VALUES = (1, 3, 5, 7, 10, 20)
 FIG8_RUNS = tuple(RunSpec(f"K={k}" + (f"/seed={s}" if s else ""),
-                          nudged(RESNET, 0.01, directions=k, tracked=k, seed=s))
+                          nudged(RESNET, 0.01, directions=k, tracked=k, seed=s),
+                          keeps=("directions", "tracked"))
                   for k in K_VALUES for s in (0, 1)) + (RunSpec("SGD", RESNET),)
 register(Figure(
     id="8", title="Nudged-SGD against K: validation accuracy, λ_max and ‖H‖_F (ResNet-32)",
@@ -167,8 +168,9 @@ register_table(4, T4_RUNS, SHRINK, "as the grid (" + GRID_SHRUNK + ") at the "
                A.table_claims(50, low_lr=False), "Table 4: NSGD with momentum μ = 0.9",
                per_label={"γ=0.1": None})
 
-FIG19_RUNS = tuple(RunSpec(f"{group}: {s.label}", s.base) for group, runs in
-                   (("η=0.1", T3_RUNS), ("μ=0.9", T4_RUNS)) for s in runs if "/seed" not in s.label)
+FIG19_RUNS = tuple(RunSpec(f"{group}: {s.label}", s.base, keeps=s.keeps + (field,))
+                   for group, field, runs in (("η=0.1", "lr", T3_RUNS), ("μ=0.9", "momentum", T4_RUNS))
+                   for s in runs if "/seed" not in s.label)
 register(Figure(
     id="19", title="NSGD at a high learning rate and with momentum: λ_max and ‖H‖_F",
     notebook=CHAPTER, paper=PAPER, plot=P.plot_curvature_groups,

@@ -39,7 +39,9 @@ def blob_run(optimizer: str, activation: str, std: float, k: int, probe) -> RunS
                                track_every=500 if optimizer == "gd" else 50,
                                probes=(Metrics(n_eval=1000), probe))
     name = f"{optimizer.upper()} {'ReLU' if activation == 'relu' else 'tanh'}"
-    return RunSpec(f"{name} cov{std:g} k={k}", base)
+    # the runs differ in k: one k for all would be one run under several labels (std=10 or
+    # activation=tanh, the book's examples, apply to every row alike)
+    return RunSpec(f"{name} cov{std:g} k={k}", base, keeps=("classes",))
 
 
 def blob_profiles(runs: tuple, smoke: dict = None, default: dict = None,
@@ -123,7 +125,7 @@ def logistic_run(blobs: int, dim: int) -> RunSpec:
     return RunSpec(f"{blobs} blob{'s' if blobs > 1 else ''}, α = {dim / 1000:g}", RunConfig(
         model="logistic", dataset="blobs", data_options=(("classes", blobs), ("dim", dim)),
         augment=False, optimizer="gd", lr=0.1, max_steps=1000, track_every=100,
-        snapshot_steps=(0,), probes=(Metrics(n_eval=1000), DenseSpectrum())))
+        snapshot_steps=(0,), probes=(Metrics(n_eval=1000), DenseSpectrum())), keeps=("classes", "dim"))
 
 
 LOGISTIC = tuple(logistic_run(b, d) for b in (1, 2) for d in LOGISTIC_DIMS)

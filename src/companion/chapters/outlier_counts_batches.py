@@ -114,7 +114,7 @@ def width_run(h: int, pool: int, probe) -> RunSpec:
         model="mlp", dataset="mnist1k", data_options=(("pool", pool),) if pool > 1 else (),
         augment=False, model_options=(("hidden", (h,)), ("init_std", 0.0)), optimizer="gd",
         lr=0.1, max_steps=20_000, track_every=500, snapshot_steps=(0,),
-        probes=(Metrics(n_eval=1000), probe)))
+        probes=(Metrics(n_eval=1000), probe)), keeps=("hidden",))
 
 
 MNIST_SHRUNK = {"default": "2,000 GD steps (paper profile: 20,000; the paper gives neither)",
@@ -164,7 +164,8 @@ def batch_run(label: str, batch_size: int) -> RunSpec:
         model="pooledcnn", dataset="mnist1k", data_options=(("pool", 2),), augment=False,
         optimizer="sgd", lr=0.05, batch_size=batch_size, max_steps=2000,
         track_every=max(1, 200 * batch_size // 1000), snapshot_steps=(0,),
-        probes=(Metrics(n_eval=1000), DenseSpectrum(at_init=False, chunk=100))))
+        probes=(Metrics(n_eval=1000), DenseSpectrum(at_init=False, chunk=100))),
+        keeps=("batch_size",))
 
 
 LB_SB = (batch_run("LB (S = 512)", 512), batch_run("SB (S = 10)", 10))

@@ -287,7 +287,8 @@ register(Figure(
              "effectively finds a region with lower λmax but increases the loss, while a "
              "variant subtracting this projection from the gradient (red), finds a sharper "
              "region while achieving a similar loss level as vanilla SGD (blue)."),
-    runs=tuple(RunSpec(label, FIG7_BASE.with_overrides(**o)) for label, o in FIG7_VARIANTS.items()),
+    runs=tuple(RunSpec(label, FIG7_BASE.with_overrides(**o), keeps=tuple(o))
+               for label, o in FIG7_VARIANTS.items()),
     profiles={"paper": {},
               "smoke": {"simplecnn": dict(width=0.125, n_train=256, n_test=64, epochs=1,
                                           zoom_steps=2, zoom_every=1, n_eval=64,
