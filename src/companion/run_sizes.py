@@ -75,11 +75,8 @@ def _solves(config: RunConfig, d: int) -> list:
             if not isinstance(k, int) or (option == "top"
                                           and getattr(probe, "method", "") != "lanczos"):
                 continue
-            vectors = min(d, max(per_pair * k, least))
             size = 8 if option == "top" else 4  # Sagun et al.'s spectra solve in float64
-            out.append((f"{probe.name}.{option}={k}", k, size * vectors * d,
-                        f"a Lanczos basis of up to {vectors:,} vectors of the network's "
-                        f"{d:,} parameters"))
+            out.append(_basis(f"{probe.name}.{option}={k}", k, d, per_pair, least, size))
         if probe.name == "spectrum" and probe.method == "dense":  # H (and G, R) and eigh's copy
             matrices = 4 if probe.ggn else 2
             out.append((f"spectrum.method=dense{' with ggn' if probe.ggn else ''}", None,
@@ -91,11 +88,15 @@ def _solves(config: RunConfig, d: int) -> list:
     steering = [(options[name], name) for name in STEERING_OPTIONS if name in options]
     if steering:  # NSGD's refresh solves for max(directions, tracked) eigenpairs
         k, name = max(steering)
-        vectors = min(d, max(20 * k, 100))
-        out.append((f"the optimizer's {name}={k}", k, 4 * vectors * d,
-                    f"a Lanczos basis of up to {vectors:,} vectors of the network's "
-                    f"{d:,} parameters"))
+        out.append(_basis(f"the optimizer's {name}={k}", k, d, *EIGENPAIR_OPTIONS["top_k"], 4))
     return out
+
+
+def _basis(what: str, k: int, d: int, per_pair: int, least: int, size: int) -> tuple:
+    """The Lanczos basis a solve for ``k`` eigenpairs keeps, as ``_solves`` lists it."""
+    vectors = min(d, max(per_pair * k, least))
+    return (what, k, size * vectors * d,
+            f"a Lanczos basis of up to {vectors:,} vectors of the network's {d:,} parameters")
 
 
 def _blobs_bytes(config: RunConfig) -> int:

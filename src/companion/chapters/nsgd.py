@@ -169,7 +169,8 @@ register_table(4, T4_RUNS, SHRINK, "as the grid (" + GRID_SHRUNK + ") at the "
                per_label={"γ=0.1": None})
 
 FIG19_RUNS = tuple(RunSpec(f"{group}: {s.label}", s.base, keeps=s.keeps + (field,))
-                   for group, field, runs in (("η=0.1", "lr", T3_RUNS), ("μ=0.9", "momentum", T4_RUNS))
+                   for group, field, runs in (("η=0.1", "lr", T3_RUNS),
+                                              ("μ=0.9", "momentum", T4_RUNS))
                    for s in runs if "/seed" not in s.label)
 register(Figure(
     id="19", title="NSGD at a high learning rate and with momentum: λ_max and ‖H‖_F",

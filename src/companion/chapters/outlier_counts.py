@@ -125,7 +125,8 @@ def logistic_run(blobs: int, dim: int) -> RunSpec:
     return RunSpec(f"{blobs} blob{'s' if blobs > 1 else ''}, α = {dim / 1000:g}", RunConfig(
         model="logistic", dataset="blobs", data_options=(("classes", blobs), ("dim", dim)),
         augment=False, optimizer="gd", lr=0.1, max_steps=1000, track_every=100,
-        snapshot_steps=(0,), probes=(Metrics(n_eval=1000), DenseSpectrum())), keeps=("classes", "dim"))
+        snapshot_steps=(0,), probes=(Metrics(n_eval=1000), DenseSpectrum())),
+        keeps=("classes", "dim"))
 
 
 LOGISTIC = tuple(logistic_run(b, d) for b in (1, 2) for d in LOGISTIC_DIMS)
