@@ -107,3 +107,18 @@ def test_a_run_keeps_the_values_its_label_names():
     registry.resolve("13", "smoke", {"momentum": 0.5}, untaken=untaken)
     assert "momentum" in untaken
 
+
+def test_a_baseline_named_by_a_multiple_of_eta_scales_the_users_lr():
+    # before, PARAMS="lr=0.02" ran Tables 1–2's SGD(η/2), SGD(10η) and SGD(5η) all at 0.02,
+    # so SGD(η/2) was the γ = 1 row again
+    for fig, profile in (("table-1", "paper"), ("table-2", "paper"), ("table-1", "default")):
+        runs = dict(registry.resolve(fig, profile, {"lr": 0.02}))
+        assert runs["γ=1"].lr == 0.02 and runs["SGD(η/2)"].lr == pytest.approx(0.01)
+        for label, factor in (("SGD(10η)", 10), ("SGD(5η)", 5)):
+            if label in runs:
+                assert runs[label].lr == pytest.approx(0.02 * factor)
+    # without the user's lr, the tables' own η and its multiples, as before
+    runs = dict(registry.resolve("table-1", "paper"))
+    assert (runs["γ=1"].lr, runs["SGD(η/2)"].lr, runs["SGD(10η)"].lr) == (0.01, 0.005, 0.1)
+    assert dict(registry.resolve("table-1", "default"))["SGD(η/2)"].lr == pytest.approx(0.025)
+

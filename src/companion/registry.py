@@ -47,6 +47,9 @@ class RunSpec:
     # fields its label names (γ=0.01, h = 10, SGD η=0.1): the user's parameters do not replace
     # them (the profiles' shrinks still may), so that no run is shown under a label not its own
     keeps: tuple = ()
+    # (field, factor) pairs its label names relative to the user's value (SGD(η/2)): the
+    # user's lr=0.02 runs it at 0.01, so that the baselines stay at their multiple of η
+    scales: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,9 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
         if config.start_from is not None:  # the run it starts from trains the same network
             config = config.with_overrides(start_from=parent_of(config, spec, overrides))
         validated_with(config, user)  # a bad value is an error even where a sweep wins
-        config = config.with_overrides(**{k: v for k, v in user.items() if k not in own})
+        mine = {k: v for k, v in user.items() if k not in own}
+        config = config.with_overrides(**{**mine, **{k: mine[k] * f for k, f in spec.scales
+                                                     if k in mine}})
         resolved.append((label, validate(config)))
         if sets_sizes(overrides):  # beyond the network or the machine: say so before training
             problems = size_problems(config)

@@ -87,8 +87,8 @@ def table_runs(base: RunConfig, gammas, baselines=(), seeds=(0,)) -> tuple:
     (``baselines``: keys of BASELINE_FACTORS), which are γ = 1 at that multiple of η."""
     out = [RunSpec(f"γ={g:g}" + (f"/seed={s}" if s else ""), nudged(base, g, seed=s),
                    keeps=("gamma",)) for g in gammas for s in seeds]
-    out += [RunSpec(f"SGD({name})", base.with_overrides(lr=base.lr * BASELINE_FACTORS[name]))
-            for name in baselines]
+    out += [RunSpec(f"SGD({name})", base.with_overrides(lr=base.lr * BASELINE_FACTORS[name]),
+                    scales=(("lr", BASELINE_FACTORS[name]),)) for name in baselines]
     return tuple(out)
 
 
@@ -168,7 +168,8 @@ register_table(4, T4_RUNS, SHRINK, "as the grid (" + GRID_SHRUNK + ") at the "
                A.table_claims(50, low_lr=False), "Table 4: NSGD with momentum μ = 0.9",
                per_label={"γ=0.1": None})
 
-FIG19_RUNS = tuple(RunSpec(f"{group}: {s.label}", s.base, keeps=s.keeps + (field,))
+FIG19_RUNS = tuple(RunSpec(f"{group}: {s.label}", s.base, keeps=s.keeps + (field,),
+                           scales=s.scales)
                    for group, field, runs in (("η=0.1", "lr", T3_RUNS),
                                               ("μ=0.9", "momentum", T4_RUNS))
                    for s in runs if "/seed" not in s.label)
