@@ -76,3 +76,22 @@ def test_parameters_that_set_no_size_build_no_network(monkeypatch):
         raise AssertionError("a network was built for a parameter that sets no size")
     monkeypatch.setattr(run_sizes, "_count", built)
     registry.resolve("4", "smoke", {"lr": "0.3", "seed": "2"})
+
+
+@pytest.mark.parametrize("fig, param, message", [
+    ("1", {"n_train": "60000"}, r"n_train=60000 is more than the 50,000 training examples of "
+                                r"cifar10 here: ask for at most 50,000, or leave n_train out"),
+    ("walk-17", {"n_train": "9000"}, r"n_train=9000 is more than the 8,000 training examples "
+                                     r"of mnist10k"),
+    ("21", {"n_test": "30000"}, r"n_test=30000 is more than the 25,000 test examples of imdb"),
+    ("table-7", {"n_train": "24990"}, r"a validation split of n_val=64 \(the tail of the "
+                                      r"training split\) overlaps the 24,990 training examples"),
+    ("table-7", {"n_val": "60000"}, r"n_val=60000 .* overlaps the 256 training examples: imdb "
+                                    r"has 25,000")])
+def test_more_examples_than_the_split_has_are_refused_before_training(fig, param, message):
+    # before, the tasks took the whole split silently (the run's provenance still said
+    # n_train=60000), or the validation probe failed once the run had started
+    with pytest.raises(ParameterError, match=rf"figure {fig}'s run .*{message}"):
+        registry.resolve(fig, "smoke", param)
+    registry.resolve("1", "smoke", {"n_train": "50000"})   # the whole split: allowed
+    registry.resolve("table-7", "smoke", {"n_train": "24936"})   # 24,936 + 64 = 25,000

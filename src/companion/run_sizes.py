@@ -1,5 +1,5 @@
 """What a run's eigen-solvers and probes will hold, checked before any training against the
-network's size and the machine's memory.
+network's size and the machine's memory, and what it takes of the data set's splits.
 
 A Lanczos solve of k eigenpairs keeps a basis of up to ~20k (the training probes, NSGD's
 refresh) or ~30k (the snapshot probes of Alain et al.) vectors of the network's size; a
@@ -7,6 +7,8 @@ dense spectrum (Sagun et al.) forms the d × d Hessian in float64; the walk stac
 ``points + 1`` interpolated parameter vectors. A parameter that asks for more eigenpairs
 than the network has parameters, or for more memory than the machine has, would otherwise
 be clamped silently or run for hours and then fail: :func:`size_problems` says so at once.
+So does an ``n_train``, ``n_test`` or ``n_val`` beyond the data set's split as loaded here
+(the tasks would take the whole split silently, or fail when the run starts).
 
 :func:`registry.resolve` calls it only for the runs whose size-setting parameters the user
 changed (:func:`sets_sizes`): the network is then built on PyTorch's ``meta`` device, which
@@ -30,17 +32,18 @@ EIGENPAIR_OPTIONS = {"top_k": (20, 100), "la": (30, 600), "sa": (30, 600), "top"
 STEERING_OPTIONS = ("directions", "tracked")  # NSGD refreshes max(directions, tracked)
 # the user's parameters that change the network (and so its size) or what is solved for
 NETWORK_FIELDS = ("model", "dataset", "width", "batch_norm")
+SPLIT_FIELDS = ("n_train", "n_test", "n_val")  # how much of the data set's splits a run takes
 BUILD_EXAMPLES = 2  # the network's shapes need the data set's, not its examples
 GIB = 2 ** 30
 
 
 def sets_sizes(overrides: Mapping) -> bool:
-    """Whether the user's parameters change a network's size or what its solvers ask for
-    (a probe's option may be named ``probe.option``)."""
+    """Whether the user's parameters change a network's size, what its solvers ask for or
+    how much of the data set a run takes (a probe's option may be named ``probe.option``)."""
     options = {n for table in (MODEL_OPTIONS, DATA_OPTIONS) for o in table.values() for n in o}
     names = {str(k).split(".")[-1] for k in overrides}
     return bool(names & ({*EIGENPAIR_OPTIONS, *STEERING_OPTIONS, "points", "method", "ggn",
-                          *NETWORK_FIELDS} | options))
+                          *NETWORK_FIELDS, *SPLIT_FIELDS} | options))
 
 
 @lru_cache(maxsize=64)
@@ -110,6 +113,43 @@ def _blobs_bytes(config: RunConfig) -> int:
     return 8 * 3 * max(points, options["classes"]) * options["dim"]
 
 
+@lru_cache(maxsize=16)
+def split_sizes(dataset: str) -> tuple:
+    """(training, test) examples of the data set as loaded here (PTB: tokens of the valid
+    and test splits, which it trains and tests on offline); () for drawn data (blobs)."""
+    from . import data as data_lib
+    from .tasks import IMAGE_SETS
+
+    if dataset == "ptb":
+        return tuple(len(data_lib.load_ptb(split)[0]) for split in ("valid", "test"))
+    load = IMAGE_SETS[dataset][0] if dataset in IMAGE_SETS else {
+        "imdb": data_lib.load_imdb}.get(dataset)
+    return () if load is None else tuple(len(load(split).y) for split in ("train", "test"))
+
+
+def split_problems(config: RunConfig) -> list:
+    """``n_train``, ``n_test`` or (with a validation probe) ``n_train + n_val`` beyond the
+    data set's splits (the validation split is the tail of the training split)."""
+    sizes = split_sizes(config.dataset)
+    if not sizes:
+        return []
+    (train, test), out = sizes, []
+    unit = "tokens" if config.dataset == "ptb" else "examples"
+    for name, asked, total, split in (("n_train", config.n_train, train, "training"),
+                                      ("n_test", config.n_test, test, "test")):
+        if asked and asked > total:
+            out.append(f"{name}={asked} is more than the {total:,} {split} {unit} of "
+                       f"{config.dataset} here: ask for at most {total:,}, or leave {name} "
+                       f"out for all of them")
+    val = next((p.n_val for p in config.probes if p.name == "val"), None)
+    used = config.n_train or train
+    if val and used <= train < used + val:
+        out.append(f"a validation split of n_val={val} (the tail of the training split) "
+                   f"overlaps the {used:,} training examples: {config.dataset} has {train:,}, "
+                   f"so lower n_val or n_train until they sum to at most {train:,}")
+    return out
+
+
 def host_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
@@ -132,6 +172,7 @@ def size_problems(config: RunConfig) -> list:
                            f"this machine's {host_memory() / GIB:.0f} GiB of memory: lower "
                            f"dim, classes or n_train"]
     try:
+        problems += split_problems(config)
         d = parameter_count(config)
     except OSError:  # no data set offline: loading it is the run's to report
         return problems
