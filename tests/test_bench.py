@@ -65,10 +65,15 @@ def test_bottom_eigensolvers_compare_three_solvers_on_one_operator():
     assert out["la20"]["products"] >= 20
 
 
-def test_dense_builds_agree_three_ways_and_lanczos_counts_like_dense():
+def test_dense_builds_agree_three_ways_and_lanczos_counts_like_dense(tmp_path, monkeypatch):
+    import tempfile
+
     from companion.bench_dense import dense_builds
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     out = dense_builds(torch.device("cpu"), k=3, n=60, steps=200, block=16, top=30)
+    assert list(tmp_path.glob("bench-dense-*")) == []   # its training cache is gone (one a
+    # call was left before; torch's own cache folder may appear there too)
     rows = out["builds"]
     assert out["dim"] == 3960 + 31 * 3 and out["asymmetry"] < 1e-10
     assert all(r["max_abs_diff"] < 1e-10 for r in rows.values() if r["seconds"] is not None)

@@ -33,11 +33,12 @@ def _operator(k: int, n: int, steps: int, device):
     config = RunConfig(model="mlp", dataset="blobs", augment=False, optimizer="gd", lr=0.1,
                        max_steps=steps, n_train=n, track_every=steps, device=str(device),
                        probes=(Metrics(n_eval=n),)).with_overrides(classes=k)
-    cache = ResultsCache(tempfile.mkdtemp(prefix="bench-dense-"))
-    train(config, cache)
     task = build_task(config, device)
     model = build_model(config.model, **task.build_options).to(device)
-    model.load_state_dict(torch.load(cache.weights_path(config), map_location=device))
+    with tempfile.TemporaryDirectory(prefix="bench-dense-") as folder:  # the weights only
+        cache = ResultsCache(folder)
+        train(config, cache)
+        model.load_state_dict(torch.load(cache.weights_path(config), map_location=device))
     model.double()
     batches = [(x.double(), y) for x, y in task.hessian_batches(n, n, 0)]
     return HessianOperator(model, task.loss_fn, batches)
