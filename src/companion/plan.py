@@ -11,6 +11,7 @@ too.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import time
@@ -66,8 +67,8 @@ def parse_grid(text: Any) -> Optional[list]:
         numbers = [float(v) for v in values]
     except ValueError:
         raise ParameterError(f"a grid must be comma-separated numbers, got {text!r}") from None
-    if any(v <= 0 for v in numbers):
-        raise ParameterError(f"grid values must be positive, got {text!r}")
+    if any(v <= 0 or not math.isfinite(v) for v in numbers):
+        raise ParameterError(f"grid values must be positive finite numbers, got {text!r}")
     return numbers
 
 

@@ -176,9 +176,11 @@ def size_problems(config: RunConfig) -> list:
         d = parameter_count(config)
     except OSError:  # no data set offline: loading it is the run's to report
         return problems
-    except RuntimeError as error:  # e.g. width=1e8: a tensor beyond any storage
-        return problems + [f"the network cannot be built, even without memory ({error}): "
-                           f"lower width or the model's sizes"]
+    except (RuntimeError, TypeError, ValueError, OverflowError) as error:  # width=1e8: a
+        # tensor beyond any storage; init_value=none: an option the model cannot take
+        first = (str(error).strip() or type(error).__name__).splitlines()[0]  # not C++ frames
+        return problems + [f"the network cannot be built, even without memory ({first}): "
+                           f"lower width or the model's sizes, or fix its options"]
     total, words = machine_memory(config.device)
     for what, k, size, held in _solves(config, d):
         if k is not None and k > d:

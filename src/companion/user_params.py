@@ -5,8 +5,9 @@ run starts from shares, and the errors that say what to write instead.
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
-from typing import Mapping
+from typing import Any, Mapping
 
 from .config import ParameterError, RunConfig, validate
 
@@ -75,11 +76,39 @@ def parent_of(config: RunConfig, spec, overrides: Mapping) -> RunConfig:
     return parent.with_overrides(**shared)
 
 
+def not_finite(value: Any) -> bool:
+    """Whether a value is, or lists, a number that is not finite (nan, inf, 1e400), as a
+    float or as the text the command line gives ('inf', '0.1,nan')."""
+    if isinstance(value, (list, tuple)):
+        return any(not_finite(v) for v in value)
+    if isinstance(value, str):
+        return any(not math.isfinite(_number(t)) for t in value.replace(" ", ",").split(","))
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0  # not a number: the parameter's own check reads it
+
+
+def check_finite(name: str, value: Any) -> None:
+    """No parameter takes nan or ±inf: inf passes the checks written as ``value > 0`` and
+    nan the ones written as ``value < 0`` (lr=inf, weight_decay=nan), and both wreck a run."""
+    if not_finite(value):
+        raise ParameterError(f"{name}={value} is not a finite number: every parameter takes "
+                             f"finite values only")
+
+
 def validated_with(config: RunConfig, user: Mapping) -> RunConfig:
-    """``validate(config.with_overrides(**user))``, where the two ways a user's value crashes
+    """``validate(config.with_overrides(**user))``, after refusing a value that is not finite
+    (:func:`check_finite`), and where the two ways a user's value crashes
     ``config.validate`` become errors that say what to write: a pool of 0 (it tests
     ``28 % pool``) and one number where a list is expected (``hidden=50`` given from Python;
     the command line's ``hidden=50`` is read as a list)."""
+    for name, value in user.items():
+        check_finite(name, value)
     checked = config.with_overrides(**user)
     for run in (checked, checked.start_from):
         pool = dict(run.data_options).get("pool") if run is not None else None
