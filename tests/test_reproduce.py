@@ -43,6 +43,12 @@ def test_parse_helpers():
     assert reproduce.split_param_string("lr=0.1 lr_grid=0.1,1") == ({"lr": "0.1"}, {"lr": "0.1,1"})
     with pytest.raises(ParameterError):
         reproduce.parse_figures("")
+    # a parameter given twice was taken at its last value, silently
+    with pytest.raises(ParameterError, match=r"lr is given twice \(lr=0.05 and lr=0.1\)"):
+        reproduce.split_param_string("lr=0.05 top_k=3 lr=0.1")
+    with pytest.raises(ParameterError, match=r"lr is given twice \(params has lr=0.05, and "
+                                             r"lr = 0.1\)"):
+        reproduce.notebook_plan("spectrum_growth", "1", "smoke", "", "lr=0.05", False, lr=0.1)
     assert reproduce.notebook_parameters("4", "smoke", {"top_k": "3"}, {"lr": [0.1, 1.0]}) == {
         "figures": "4", "profile": "smoke", "params": "top_k=3 lr_grid=0.1,1"}
 

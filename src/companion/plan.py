@@ -177,7 +177,12 @@ def notebook_plan(chapter: str, figures: Any, profile: str, output_dir: Any, par
     """The Plan of a chapter notebook's parameters cell: ``params`` ('n_hessian=512
     lr_grid=0.01,0.1') plus the named overrides and grids that are not None."""
     parsed, parsed_grids = split_param_string(params)
-    parsed.update({k: v for k, v in overrides.items() if v is not None})
+    for name, value in overrides.items():
+        if value is not None and name in parsed:
+            raise ParameterError(f"{name} is given twice (params has {name}={parsed[name]}, "
+                                 f"and {name} = {value!r}): give it once")
+        if value is not None:
+            parsed[name] = value
     parsed_grids.update({k: v for k, v in dict(grids or {}).items() if v})
     return Plan(figures, profile, parsed, parsed_grids, output_dir or None, chapter=chapter,
                 progress=progress)
@@ -188,8 +193,11 @@ def _parse_params(items: list) -> dict:
     for item in items or []:
         if "=" not in item:
             raise ParameterError(f"parameters are name=value, got {item!r}")
-        name, value = item.split("=", 1)
-        params[name.strip()] = value.strip()
+        name, value = (part.strip() for part in item.split("=", 1))
+        if name in params:  # the last one used to win silently
+            raise ParameterError(f"{name} is given twice ({name}={params[name]} and "
+                                 f"{name}={value}): give it once")
+        params[name] = value
     return params
 
 
