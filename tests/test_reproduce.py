@@ -26,6 +26,9 @@ def run_cli(*args, timeout=120):
     (["fig", "4", "--param", "lr_grid=a,b"], "a grid must be comma-separated numbers"),
     (["fig", "1", "--param", "lr_grid=0.1,0.2"], "no selected figure sweeps lr"),
     (["chapter", "nowhere", "--out", "x.ipynb"], "unknown chapter 'nowhere'"),
+    (["fig", "4", "--param", "batch_size_grid=10.5"], "batch_size_grid takes whole numbers"),
+    (["fig", "1", "--param", "lr=0.1", "--param", "lr=0.2"], "lr is given twice"),
+    (["fig", "1", "--output-dir", "README.md/out"], "'README.md' is a file, not a folder"),
 ])
 def test_bad_input_fails_at_once_with_the_valid_choices(args, message):
     done = run_cli(*args)

@@ -72,6 +72,18 @@ def parse_grid(text: Any) -> Optional[list]:
     return numbers
 
 
+def check_output_dir(path: Path) -> Path:
+    """The folder, if it is one or can be made there; else an error before anything runs."""
+    existing = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise ParameterError(f"output_dir {str(path)!r}: {str(existing)!r} is a file, not a "
+                             f"folder: give a folder (it is made if missing)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ParameterError(f"output_dir {str(path)!r}: {str(existing)!r} cannot be written "
+                             f"here: give a folder you can write to")
+    return path
+
+
 class Plan:
     """The figures a notebook execution will produce, validated up front."""
 
@@ -89,7 +101,7 @@ class Plan:
                                if registry.get_figure(f).notebook == chapter]
         self.overrides = {k: v for k, v in dict(overrides or {}).items() if v is not None}
         self.grids = {k: parse_grid(v) for k, v in dict(grids or {}).items() if parse_grid(v)}
-        self.output_dir = (Path(output_dir) if output_dir
+        self.output_dir = (check_output_dir(Path(output_dir)) if output_dir
                            else results_root(profile, self.overrides, self.grids))
         self.progress = str(progress).strip().lower() not in ("false", "0", "no", "none", "")
         self.cache = ResultsCache()

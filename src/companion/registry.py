@@ -26,6 +26,7 @@ from .user_params import FIGURE_BUILT, parent_of, user_parameters, validated_wit
 PROFILES = ("smoke", "default", "paper")
 # fields a figure may sweep, and their label prefix
 SWEEPABLE = {"lr": "lr=", "batch_size": "S=", "momentum": "μ=", "lr_drop_epoch": "L="}
+WHOLE_NUMBER_GRIDS = ("batch_size", "lr_drop_epoch")  # a count: S = 10.5 is no batch size
 
 
 class UnknownFigureError(ParameterError):
@@ -269,6 +270,11 @@ def _apply_grids(runs: tuple, grids: Mapping) -> tuple:
     unknown = sorted({f for per_model in grids.values() for f in per_model} - set(SWEEPABLE))
     if unknown:
         raise ParameterError(f"unknown grid(s) {unknown}; valid: {sorted(SWEEPABLE)}")
+    for name in WHOLE_NUMBER_GRIDS:
+        values = [v for per_model in grids.values() for v in per_model.get(name) or ()]
+        if any(float(v) != int(float(v)) for v in values):
+            raise ParameterError(f"{name}_grid takes whole numbers, got "
+                                 f"{','.join(f'{float(v):g}' for v in values)}")
     for field_name, prefix in SWEEPABLE.items():
         first = {}
         for spec in runs:
