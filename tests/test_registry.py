@@ -111,8 +111,9 @@ def test_a_run_keeps_the_values_its_label_names():
 def test_a_baseline_named_by_a_multiple_of_eta_scales_the_users_lr():
     # before, PARAMS="lr=0.02" ran Tables 1–2's SGD(η/2), SGD(10η) and SGD(5η) all at 0.02,
     # so SGD(η/2) was the γ = 1 row again
-    for fig, profile in (("table-1", "paper"), ("table-2", "paper"), ("table-1", "default")):
-        runs = dict(registry.resolve(fig, profile, {"lr": 0.02}))
+    for fig, profile, lr in (("table-1", "paper", 0.02), ("table-2", "paper", "0.02"),
+                             ("table-1", "default", "0.02")):   # "0.02": the command line's
+        runs = dict(registry.resolve(fig, profile, {"lr": lr}))
         assert runs["γ=1"].lr == 0.02 and runs["SGD(η/2)"].lr == pytest.approx(0.01)
         for label, factor in (("SGD(10η)", 10), ("SGD(5η)", 5)):
             if label in runs:

@@ -218,8 +218,9 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
             config = config.with_overrides(start_from=parent_of(config, spec, overrides))
         validated_with(config, user)  # a bad value is an error even where a sweep wins
         mine = {k: v for k, v in user.items() if k not in own}
-        config = config.with_overrides(**{**mine, **{k: mine[k] * f for k, f in spec.scales
-                                                     if k in mine}})
+        config = config.with_overrides(**mine)  # then SGD(η/2) at half the user's (read) η
+        config = config.with_overrides(**{k: getattr(config, k) * f for k, f in spec.scales
+                                          if k in mine})
         resolved.append((label, validate(config)))
         if sets_sizes(overrides):  # beyond the network or the machine: say so before training
             problems = size_problems(config)
