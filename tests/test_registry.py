@@ -122,4 +122,3 @@ def test_a_baseline_named_by_a_multiple_of_eta_scales_the_users_lr():
     runs = dict(registry.resolve("table-1", "paper"))
     assert (runs["γ=1"].lr, runs["SGD(η/2)"].lr, runs["SGD(10η)"].lr) == (0.01, 0.005, 0.1)
     assert dict(registry.resolve("table-1", "default"))["SGD(η/2)"].lr == pytest.approx(0.025)
-

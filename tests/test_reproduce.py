@@ -43,6 +43,9 @@ def test_list_names_every_figure():
 def test_parse_helpers():
     assert reproduce.parse_figures("1, 4") == ["1", "4"]
     assert reproduce.parse_grid("0.1,1") == [0.1, 1.0]
+    with pytest.raises(ParameterError, match="grid values must be positive finite numbers"):
+        reproduce.parse_grid("0.1,inf")
+    assert reproduce.parse_grid("0.1,1e3") == [0.1, 1000.0]
     assert reproduce.split_param_string("lr=0.1 lr_grid=0.1,1") == ({"lr": "0.1"}, {"lr": "0.1,1"})
     with pytest.raises(ParameterError):
         reproduce.parse_figures("")

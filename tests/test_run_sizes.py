@@ -95,3 +95,11 @@ def test_more_examples_than_the_split_has_are_refused_before_training(fig, param
         registry.resolve(fig, "smoke", param)
     registry.resolve("1", "smoke", {"n_train": "50000"})   # the whole split: allowed
     registry.resolve("table-7", "smoke", {"n_train": "24936"})   # 24,936 + 64 = 25,000
+
+
+@pytest.mark.parametrize("fig, name, value", [("1", "width", "inf"), ("1", "width", "1e300"),
+                                               ("sagun-10", "init_value", "")])
+def test_a_network_that_cannot_be_built_is_a_parameter_error_not_a_crash(fig, name, value):
+    # OverflowError and TypeError from building the network escaped registry.resolve
+    with pytest.raises(ParameterError, match="not a finite number|the network cannot be built"):
+        registry.resolve(fig, "smoke", {name: value})

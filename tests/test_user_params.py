@@ -64,7 +64,6 @@ def test_a_pool_of_zero_is_a_parameter_error_not_a_crash():
         registry.resolve("sagun-3", "smoke", {"pool": "0"})
 
 
-
 @pytest.mark.parametrize("fig, name, value", [("1", "lr", "inf"), ("1", "weight_decay", "nan"),
                                                ("sagun-1", "init_std", "nan"),
                                                ("table-1", "rest_scale", "-inf"),
@@ -75,20 +74,4 @@ def test_a_value_that_is_not_finite_is_refused(fig, name, value):
     # inf passed the checks written as value > 0 and nan those written as value < 0: lr=inf
     # and weight_decay=nan were accepted and trained to nan
     with pytest.raises(ParameterError, match=rf"{name}={value} is not a finite number"):
-        registry.resolve(fig, "smoke", {name: value})
-
-
-def test_a_grid_value_that_is_not_finite_is_refused():
-    from companion.plan import parse_grid
-
-    with pytest.raises(ParameterError, match="grid values must be positive finite numbers"):
-        parse_grid("0.1,inf")
-    assert parse_grid("0.1,1e3") == [0.1, 1000.0]
-
-
-@pytest.mark.parametrize("fig, name, value", [("1", "width", "inf"), ("1", "width", "1e300"),
-                                               ("sagun-10", "init_value", "")])
-def test_a_network_that_cannot_be_built_is_a_parameter_error_not_a_crash(fig, name, value):
-    # OverflowError and TypeError from building the network escaped registry.resolve
-    with pytest.raises(ParameterError, match="not a finite number|the network cannot be built"):
         registry.resolve(fig, "smoke", {name: value})

@@ -122,9 +122,10 @@ def split_sizes(dataset: str) -> tuple:
 
     if dataset == "ptb":
         return tuple(len(data_lib.load_ptb(split)[0]) for split in ("valid", "test"))
-    load = IMAGE_SETS[dataset][0] if dataset in IMAGE_SETS else {
-        "imdb": data_lib.load_imdb}.get(dataset)
-    return () if load is None else tuple(len(load(split).y) for split in ("train", "test"))
+    if dataset in IMAGE_SETS or dataset == "imdb":
+        load = IMAGE_SETS[dataset][0] if dataset in IMAGE_SETS else data_lib.load_imdb
+        return tuple(len(load(split).y) for split in ("train", "test"))
+    return ()
 
 
 def split_problems(config: RunConfig) -> list:
