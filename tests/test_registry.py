@@ -108,6 +108,25 @@ def test_a_run_keeps_the_values_its_label_names():
     assert "momentum" in untaken
 
 
+def test_the_sgd_rows_keep_gamma_1_and_the_extra_seeds_keep_their_seed():
+    # before, gamma=0.5 ran Fig. 8's 'SGD' row (Nudged-SGD at γ = 1) at γ = 0.5, and at the
+    # default and paper profiles Tables 1–2's 'SGD(η/2)' too (there it was the one row that
+    # took it, so no error said so)
+    runs = dict(registry.resolve("8", "smoke", {"gamma": 0.5}))
+    assert [dict(runs[k].optimizer_options)["gamma"] for k in ("K=1", "SGD")] == [0.5, 1.0]
+    for profile in ("default", "paper"):
+        with pytest.raises(ParameterError, match=r"gamma is what the runs of figure table-1"):
+            registry.resolve("table-1", profile, {"gamma": 0.5})
+    # before, seed=5 ran 'K=1' and 'K=1/seed=1' both at seed 5: two seeds that were one
+    runs = dict(registry.resolve("8", "paper", {"seed": "5"}))
+    assert (runs["K=1"].seed, runs["K=1/seed=1"].seed) == (5, 1)
+    with pytest.raises(ParameterError, match=r"seed=1 makes figure 8's runs 'K=1' and "
+                                             r"'K=1/seed=1' one run \('K=1/seed=1' keeps its "
+                                             r"seed, as its label says\): give another seed"):
+        registry.resolve("8", "paper", {"seed": "1"})
+    assert {c.seed for _, c in registry.resolve("8", "default", {"seed": 1})} == {1}
+
+
 def test_a_baseline_named_by_a_multiple_of_eta_scales_the_users_lr():
     # before, PARAMS="lr=0.02" ran Tables 1–2's SGD(η/2), SGD(10η) and SGD(5η) all at 0.02,
     # so SGD(η/2) was the γ = 1 row again

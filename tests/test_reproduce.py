@@ -35,6 +35,16 @@ def test_bad_input_fails_at_once_with_the_valid_choices(args, message):
     assert done.returncode == 2 and message in done.stderr, done.stderr
 
 
+def test_a_chapter_notebook_refuses_a_figure_of_another_chapter():
+    # it was dropped: papermill nsgd.ipynb -p figures walk-1 ran nothing and said nothing
+    with pytest.raises(ParameterError, match=r"the nsgd notebook has no figure walk-1 "
+                                             r"\(walk-1 is in notebooks/barriers.py\): run "
+                                             r"that notebook, or make reproduce FIG=walk-1; "
+                                             r"this one's figures are 8, table-1"):
+        reproduce.notebook_plan("nsgd", "8,walk-1", "smoke", "", "", False)
+    assert reproduce.notebook_plan("nsgd", "8", "smoke", "", "", False).figure_ids == ["8"]
+
+
 def test_list_names_every_figure():
     done = run_cli("list")
     assert done.returncode == 0 and all(f"  {i}  " in done.stdout for i in "1234")
@@ -55,6 +65,11 @@ def test_parse_helpers():
     with pytest.raises(ParameterError, match=r"lr is given twice \(params has lr=0.05, and "
                                              r"lr = 0.1\)"):
         reproduce.notebook_plan("spectrum_growth", "1", "smoke", "", "lr=0.05", False, lr=0.1)
+    # Papermill's Python API may pass params as a mapping: it was read as the text "{'lr':"
+    assert reproduce.split_param_string({"lr": 0.05, "lr_grid": [0.1, 1]}) == (
+        {"lr": 0.05}, {"lr": [0.1, 1]})
+    assert reproduce.notebook_plan("spectrum_growth", "1", "smoke", "", {"lr": 0.05},
+                                   False).overrides == {"lr": 0.05}
     assert reproduce.notebook_parameters("4", "smoke", {"top_k": "3"}, {"lr": [0.1, 1.0]}) == {
         "figures": "4", "profile": "smoke", "params": "top_k=3 lr_grid=0.1,1"}
 

@@ -75,3 +75,28 @@ def test_a_value_that_is_not_finite_is_refused(fig, name, value):
     # and weight_decay=nan were accepted and trained to nan
     with pytest.raises(ParameterError, match=rf"{name}={value} is not a finite number"):
         registry.resolve(fig, "smoke", {name: value})
+
+
+@pytest.mark.parametrize("fig, name, value", [("sagun-1", "epochs", 2.5),
+                                               ("sagun-1", "batch_size", 16.5),
+                                               ("sagun-1", "seed", 0.5),
+                                               ("1", "track_every", 2.5)])
+def test_a_fractional_count_from_python_is_refused_as_the_command_line_refuses_it(
+        fig, name, value):
+    # Papermill's -p epochs 2.5 arrives as a float: it trained 3 epochs labelled 2.5, and
+    # seed=0.5 crashed drawing the blobs after the plan had started
+    with pytest.raises(ParameterError, match=rf"{name} takes a whole number, got {value}"):
+        registry.resolve(fig, "smoke", {name: value})
+    with pytest.raises(ParameterError, match=name):
+        registry.resolve(fig, "smoke", {name: str(value)})
+    registry.resolve(fig, "smoke", {name: float(int(value) + 1)})  # 3.0 is 3
+
+
+def test_a_negative_seed_and_a_negative_gamma_are_refused():
+    with pytest.raises(ParameterError, match=r"seed must be a whole number >= 0, got -1"):
+        registry.resolve("sagun-1", "smoke", {"seed": "-1"})
+    with pytest.raises(ParameterError, match=r"gamma must be >= 0 \(it scales the step along "
+                                             r"the top directions.*got -0.1"):
+        registry.resolve("8", "smoke", {"gamma": "-0.1"})
+    assert all(dict(c.optimizer_options)["gamma"] == 0.0
+               for label, c in registry.resolve("8", "smoke", {"gamma": "0"}) if label != "SGD")

@@ -72,6 +72,20 @@ def parse_grid(text: Any) -> Optional[list]:
     return numbers
 
 
+def check_in_chapter(figure_ids: list, chapter: str) -> None:
+    """A chapter notebook computes its own figures only: an id of another chapter is an
+    error naming that chapter's notebook (it used to be dropped, and a notebook given only
+    such ids ran nothing and said nothing)."""
+    foreign = [f for f in figure_ids if registry.get_figure(f).notebook != chapter]
+    if foreign:
+        homes = ", ".join(f"{f} is in notebooks/{registry.get_figure(f).notebook}.py"
+                          for f in foreign)
+        raise ParameterError(
+            f"the {chapter} notebook has no figure {', '.join(foreign)} ({homes}): run that "
+            f"notebook, or make reproduce FIG={foreign[0]}; this one's figures are "
+            f"{', '.join(registry.chapter_figures(chapter))}")
+
+
 def check_output_dir(path: Path) -> Path:
     """The folder, if it is one or can be made there; else an error before anything runs."""
     existing = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
@@ -97,8 +111,7 @@ class Plan:
             figures = registry.chapter_figures(chapter)
         self.figure_ids = parse_figures(figures)
         if chapter is not None:
-            self.figure_ids = [f for f in self.figure_ids
-                               if registry.get_figure(f).notebook == chapter]
+            check_in_chapter(self.figure_ids, chapter)
         self.overrides = {k: v for k, v in dict(overrides or {}).items() if v is not None}
         self.grids = {k: parse_grid(v) for k, v in dict(grids or {}).items() if parse_grid(v)}
         self.output_dir = (check_output_dir(Path(output_dir)) if output_dir
@@ -218,6 +231,10 @@ def _split_params(params: dict) -> tuple:
     return params, grids
 
 
-def split_param_string(text: str) -> tuple:
-    """'lr=0.05 lr_grid=0.01,0.1' → ({'lr': '0.05'}, {'lr': '0.01,0.1'})."""
+def split_param_string(text: Any) -> tuple:
+    """'lr=0.05 lr_grid=0.01,0.1' → ({'lr': '0.05'}, {'lr': '0.01,0.1'}); a mapping, as
+    Papermill's Python API passes one (``parameters={"params": {"lr": 0.05}}``), is taken
+    as it is."""
+    if isinstance(text, Mapping):
+        return _split_params({str(k).strip(): v for k, v in text.items()})
     return _split_params(_parse_params(str(text or "").split()))

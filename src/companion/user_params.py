@@ -76,6 +76,22 @@ def parent_of(config: RunConfig, spec, overrides: Mapping) -> RunConfig:
     return parent.with_overrides(**shared)
 
 
+def check_distinct(figure_id: str, resolved: list, kept: dict, overrides: Mapping) -> None:
+    """A user's value that makes one of a figure's runs the same as a run that kept its own
+    value (``kept``: label → the user's parameters that run kept, ``RunSpec.keeps``) is an
+    error: ``seed=1`` on the paper profile made 'K=1' the very run 'K=1/seed=1' is, and the
+    figure would have shown one run twice, as two seeds."""
+    for i, (label, config) in enumerate(resolved):
+        for other, earlier in resolved[:i]:
+            keeper = label if kept[label] else other
+            if kept[keeper] and config.identity() == earlier.identity():
+                name = kept[keeper][0]
+                raise ParameterError(
+                    f"{name}={overrides[name]} makes figure {figure_id}'s runs {other!r} and "
+                    f"{label!r} one run ({keeper!r} keeps its {name}, as its label says): "
+                    f"give another {name}")
+
+
 def not_finite(value: Any) -> bool:
     """Whether a value is, or lists, a number that is not finite (nan, inf, 1e400), as a
     float or as the text the command line gives ('inf', '0.1,nan')."""
@@ -93,6 +109,27 @@ def _number(text: str) -> float:
         return 0.0  # not a number: the parameter's own check reads it
 
 
+# fields that count something: the command line reads them as whole numbers, and from
+# Python or Papermill (-p epochs 2.5) a float must be one too (epochs=2.5 trained 3 epochs,
+# batch_size=16.5 ran and recorded 16.5, seed=0.5 crashed drawing the blobs)
+WHOLE_FIELDS = tuple(f.name for f in fields(RunConfig) if f.type in ("int", "Optional[int]"))
+
+
+def value_problems(checked: RunConfig, user: Mapping) -> list:
+    """What is wrong with the user's values that ``config.validate`` lets through: a
+    fractional count, a negative seed (numpy's generators refuse one) and NSGD's γ < 0."""
+    out = [f"{name} takes a whole number, got {getattr(checked, name)!r}"
+           for name in WHOLE_FIELDS if name in user
+           and isinstance(getattr(checked, name), float)]
+    if "seed" in user and isinstance(checked.seed, int) and checked.seed < 0:
+        out.append(f"seed must be a whole number >= 0, got {checked.seed}")
+    gamma = dict(checked.optimizer_options).get("gamma")
+    if "gamma" in user and isinstance(gamma, (int, float)) and gamma < 0:
+        out.append(f"gamma must be >= 0 (it scales the step along the top directions: 0 "
+                   f"stops it there, 1 is SGD; below 0 it would climb them), got {gamma}")
+    return out
+
+
 def check_finite(name: str, value: Any) -> None:
     """No parameter takes nan or ±inf: inf passes the checks written as ``value > 0`` and
     nan the ones written as ``value < 0`` (lr=inf, weight_decay=nan), and both wreck a run."""
@@ -103,13 +140,16 @@ def check_finite(name: str, value: Any) -> None:
 
 def validated_with(config: RunConfig, user: Mapping) -> RunConfig:
     """``validate(config.with_overrides(**user))``, after refusing a value that is not finite
-    (:func:`check_finite`), and where the two ways a user's value crashes
+    (:func:`check_finite`) or one :func:`value_problems` names, and where the two ways a user's value crashes
     ``config.validate`` become errors that say what to write: a pool of 0 (it tests
     ``28 % pool``) and one number where a list is expected (``hidden=50`` given from Python;
     the command line's ``hidden=50`` is read as a list)."""
     for name, value in user.items():
         check_finite(name, value)
     checked = config.with_overrides(**user)
+    problems = value_problems(checked, user)
+    if problems:
+        raise ParameterError("invalid run parameters:\n  - " + "\n  - ".join(problems))
     for run in (checked, checked.start_from):
         pool = dict(run.data_options).get("pool") if run is not None else None
         if pool is not None and not (isinstance(pool, int) and not isinstance(pool, bool)

@@ -86,9 +86,10 @@ def table_runs(base: RunConfig, gammas, baselines=(), seeds=(0,)) -> tuple:
     """Rows 'γ=…' (plus '/seed=N' for extra seeds) and SGD baselines 'SGD(η/2)' etc.
     (``baselines``: keys of BASELINE_FACTORS), which are γ = 1 at that multiple of η."""
     out = [RunSpec(f"γ={g:g}" + (f"/seed={s}" if s else ""), nudged(base, g, seed=s),
-                   keeps=("gamma",)) for g in gammas for s in seeds]
+                   keeps=("gamma",) + (("seed",) if s else ())) for g in gammas for s in seeds]
     out += [RunSpec(f"SGD({name})", base.with_overrides(lr=base.lr * BASELINE_FACTORS[name]),
-                    scales=(("lr", BASELINE_FACTORS[name]),)) for name in baselines]
+                    keeps=("gamma",), scales=(("lr", BASELINE_FACTORS[name]),))
+            for name in baselines]
     return tuple(out)
 
 
@@ -118,8 +119,9 @@ def register_table(number: int, runs: tuple, default: dict, shrunk: str, claims:
 K_VALUES = (1, 3, 5, 7, 10, 20)
 FIG8_RUNS = tuple(RunSpec(f"K={k}" + (f"/seed={s}" if s else ""),
                           nudged(RESNET, 0.01, directions=k, tracked=k, seed=s),
-                          keeps=("directions", "tracked"))
-                  for k in K_VALUES for s in (0, 1)) + (RunSpec("SGD", RESNET),)
+                          keeps=("directions", "tracked") + (("seed",) if s else ()))
+                  for k in K_VALUES for s in (0, 1)) + (
+    RunSpec("SGD", RESNET, keeps=("gamma",)),)  # Nudged-SGD at γ = 1 (SGD) tracks its λ_max
 register(Figure(
     id="8", title="Nudged-SGD against K: validation accuracy, λ_max and ‖H‖_F (ResNet-32)",
     notebook=CHAPTER, paper=PAPER, plot=P.plot_k_sweep,
