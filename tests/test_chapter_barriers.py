@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from companion import registry
-from companion.config import ParameterError
+from companion.config import ParameterError, validate
 from companion.models import build_model, count_parameters
 from companion.reproduce import Plan
 from companion.results import run_key
@@ -67,7 +67,14 @@ def test_bad_input_fails_before_anything_runs():
     with pytest.raises(ParameterError, match="points must be"):
         Plan("walk-1", "smoke", {"walk.points": "1"})
     with pytest.raises(ParameterError, match="schedule must be one of"):
-        Plan("walk-6", "smoke", {"schedule": "cosine"})
+        validate(registry.resolve("walk-6", "smoke")[0][1].with_overrides(schedule="cosine"))
+    # the runs differ in it, and their labels name it: schedule=clr ran 'schedule step' as
+    # CLR, noise=0.3 made the runs 'GD + noise 0.05' and 'GD + noise 0.1' one run
+    for fig, name, value in (("walk-6", "schedule", "clr"), ("walk-6", "schedule", "cosine"),
+                             ("walk-5", "noise", "0.3"), ("walk-5", "optimizer", "sgd")):
+        with pytest.raises(ParameterError, match=rf"{name} is what the runs of figure {fig} "
+                                                 rf"are labelled by"):
+            Plan(fig, "smoke", {name: value})
     with pytest.raises(ParameterError, match="noise_chunks"):
         Plan("walk-5", "smoke", {"noise_chunks": "1"})
     with pytest.raises(ParameterError, match="epochs must be 1-based"):

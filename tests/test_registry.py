@@ -127,6 +127,24 @@ def test_the_sgd_rows_keep_gamma_1_and_the_extra_seeds_keep_their_seed():
     assert {c.seed for _, c in registry.resolve("8", "default", {"seed": 1})} == {1}
 
 
+def test_the_fields_a_figures_runs_differ_in_are_each_runs_own():
+    # before, activation=tanh ran Sagun et al.'s Table 1 row 'GD ReLU' as 'GD tanh' (one run
+    # shown twice), std=10 the 'cov1' rows as 'cov10', dataset=mnist Alain's 'CIFAR-10' as MNIST
+    for fig, name, value, label in (("sagun-table-1", "activation", "tanh", "GD tanh cov1 k=2"),
+                                    ("sagun-table-1", "std", "10", "GD tanh cov1 k=2"),
+                                    ("sagun-table-1", "optimizer", "sgd", "GD ReLU cov1 k=2"),
+                                    ("alain-1", "dataset", "mnist", "CIFAR-10")):
+        with pytest.raises(ParameterError, match=rf"{name} is what the runs of figure {fig} "
+                                                 rf"are labelled by \(.*{label}.*not its$"):
+            registry.resolve(fig, "smoke", {name: value})
+    # where every run has the same value, the user's applies to all (the book's std=10)
+    assert {dict(c.data_options)["std"] for _, c in registry.resolve("sagun-2", "smoke",
+                                                                    {"std": "10"})} == {10.0}
+    # a grid is suggested only where the figure sweeps that field
+    with pytest.raises(ParameterError, match=r"choose the values with momentum_grid"):
+        registry.resolve("13", "smoke", {"momentum": 0.5})
+
+
 def test_a_baseline_named_by_a_multiple_of_eta_scales_the_users_lr():
     # before, PARAMS="lr=0.02" ran Tables 1–2's SGD(η/2), SGD(10η) and SGD(5η) all at 0.02,
     # so SGD(η/2) was the γ = 1 row again

@@ -21,8 +21,8 @@ from typing import Any, Callable, Mapping, Optional
 
 from .config import MODEL_DATASETS, ParameterError, RunConfig, validate
 from .run_sizes import sets_sizes, size_problems
-from .user_params import (FIGURE_BUILT, check_distinct, parent_of, user_parameters,
-                          validated_with)
+from .user_params import (FIGURE_BUILT, check_distinct, keep_what_tells_runs_apart, parent_of,
+                          user_parameters, validated_with)
 
 PROFILES = ("smoke", "default", "paper")
 # fields a figure may sweep, and their label prefix
@@ -103,7 +103,7 @@ def replay_runs(figure_ids, profile: str, overrides: Optional[Mapping] = None) -
 def register(figure: Figure) -> Figure:
     if figure.id in FIGURES:
         raise ValueError(f"figure id {figure.id!r} registered twice")
-    FIGURES[figure.id] = figure
+    FIGURES[figure.id] = figure = keep_what_tells_runs_apart(figure)
     return figure
 
 
@@ -213,11 +213,13 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
                                 unknown)
         own = spec.sweep + spec.keeps  # set by the run itself, as its label says
         taken.update(k for k in user if k not in own)
-        for name in set(user) & set(own):
-            unknown.setdefault(name, _set_by_the_runs(figure, name))
+        for name in set(user) & set(own):  # this, not "unknown" from a run without it
+            unknown[name] = _set_by_the_runs(figure, name)
         if config.start_from is not None:  # the run it starts from trains the same network
             config = config.with_overrides(start_from=parent_of(config, spec, overrides))
-        validated_with(config, user)  # a bad value is an error even where a sweep wins
+        # a bad value is an error even where a sweep wins; a run does not try a value it
+        # keeps (optimizer=sgd on walk-5's noise runs: 'sgd' has no option 'noise')
+        validated_with(config, {k: v for k, v in user.items() if k not in spec.keeps})
         mine = {k: v for k, v in user.items() if k not in own}
         config = config.with_overrides(**mine)  # then SGD(η/2) at half the user's (read) η
         config = config.with_overrides(**{k: getattr(config, k) * f for k, f in spec.scales
@@ -254,7 +256,8 @@ def _set_by_the_runs(figure: Figure, name: str) -> str:
     return (f"{name} is what the runs of figure {figure.id} are labelled by ("
             f"{', '.join(labels[:6])}{', …' if len(labels) > 6 else ''}): each keeps its own, "
             "so as not to run under a label that is not its"
-            + (f"; choose the values with {name}_grid=…" if name in SWEEPABLE else ""))
+            + (f"; choose the values with {name}_grid=…" if name in SWEEPABLE
+               and any(name in s.sweep for s in figure.runs) else ""))
 
 
 def _left_out(per_profile: Mapping, label: str, model: str) -> bool:

@@ -6,10 +6,13 @@ run starts from shares, and the errors that say what to write instead.
 from __future__ import annotations
 
 import math
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any, Mapping
 
 from .config import ParameterError, RunConfig, validate
+from .models import MODEL_OPTIONS
+from .optim import OPTIMIZERS, optimizer_options
+from .tasks import DATA_OPTIONS
 
 INHERITED = ("width", "batch_norm", "seed", "device")  # user overrides a start_from run shares
 # fields of a run that its figure builds, so that PARAMS cannot set them: why, and instead
@@ -22,6 +25,39 @@ FIGURE_BUILT = {
                           + {"optimizer": "gamma=0.1", "model": "hidden=50",
                              "data": "classes=4"}[kind]
        for kind in ("optimizer", "model", "data")}}
+
+# fields that tell a figure's runs apart where they differ (the runs then keep their own:
+# registry.keep_what_tells_runs_apart); the learning rate is not one (walk-1's GD takes the
+# user's, its 'SGD η=0.1' keeps its own by its RunSpec)
+NAMING_FIELDS = ("dataset", "optimizer", "activation", "std", "schedule", "noise")
+
+
+def field_value(config: RunConfig, name: str) -> Any:
+    """A run's value of a field or of an option (defaults filled in) of its model, data set
+    or optimizer; None where it has none."""
+    if name in {f.name for f in fields(RunConfig)}:
+        return getattr(config, name)
+    for options in ({**MODEL_OPTIONS.get(config.model, {}), **dict(config.model_options)},
+                    {**DATA_OPTIONS.get(config.dataset, {}), **dict(config.data_options)},
+                    optimizer_options(config) if config.optimizer in OPTIMIZERS else {}):
+        if name in options:
+            return options[name]
+    return None
+
+
+def keep_what_tells_runs_apart(figure):
+    """The figure as registered (:func:`registry.register`): each run keeps
+    (``RunSpec.keeps``) the fields of :data:`NAMING_FIELDS` in which the figure's runs
+    differ, as their labels name them (Sagun et al.'s Table 1 rows 'GD tanh' and 'SGD ReLU
+    cov10', Alain et al.'s 'MNIST' and 'CIFAR-10'); one value for all made rows into copies
+    of one run (activation=tanh ran 'GD ReLU' as 'GD tanh')."""
+    differ = tuple(n for n in NAMING_FIELDS
+                   if len({field_value(s.base, n) for s in figure.runs}) > 1)
+    if not differ:
+        return figure
+    return replace(figure, runs=tuple(
+        replace(s, keeps=s.keeps + tuple(n for n in differ if n not in s.keeps))
+        for s in figure.runs))
 
 
 def user_parameters(config: RunConfig, overrides: Mapping, where: str, unknown: dict) -> dict:

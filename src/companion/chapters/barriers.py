@@ -68,7 +68,8 @@ def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: 
     }
     for profile in absent:
         OVERRIDES[label][profile] = None
-    return RunSpec(label, base, sweep, keeps=keeps)
+    named = ("optimizer",) if {"GD", "SGD"} & set(label.split()) else ()  # its label says
+    return RunSpec(label, base, sweep, keeps=keeps + named)
 
 
 def sgd(arch: str, lr: float, walk_epochs: tuple = PAPER_EPOCHS, **kw) -> RunSpec:

@@ -39,8 +39,9 @@ def blob_run(optimizer: str, activation: str, std: float, k: int, probe) -> RunS
                                track_every=500 if optimizer == "gd" else 50,
                                probes=(Metrics(n_eval=1000), probe))
     name = f"{optimizer.upper()} {'ReLU' if activation == 'relu' else 'tanh'}"
-    # the runs differ in k: one k for all would be one run under several labels (std=10 or
-    # activation=tanh, the book's examples, apply to every row alike)
+    # the runs differ in k: one k for all would be one run under several labels; std=10 or
+    # activation=tanh, the book's examples, apply to every row of a figure whose rows share
+    # them (Table 1's rows differ in them, and keep their own: registry.register)
     return RunSpec(f"{name} cov{std:g} k={k}", base, keeps=("classes",))
 
 
