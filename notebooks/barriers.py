@@ -77,7 +77,8 @@ display(HTML(summary_html(list(outcomes.values()))))
 # no momentum; CIFAR-10's first 45,000 training images for training and the last 5,000 for
 # validation. **GD's learning rate is 0.9 in effect**, not the 0.1 of the text: the code sums
 # the gradients of 9 chunks of 5,000 and steps with 0.1; its weight decay is then
-# $10^{-4}/9$ per unit of η, which the GD runs here use.
+# $10^{-4}/9$ per unit of η, which the GD runs here use (a `weight_decay` in `PARAMS` is
+# the code's, so the GD runs take a ninth of it).
 #
 # **The walk, online.** After every training step the walk probe records the cosine between
 # this step and the previous one (the updates actually applied, $g_t = (\theta_t -

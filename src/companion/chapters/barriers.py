@@ -42,7 +42,7 @@ def _held_out(dataset: str, n: int):
 
 def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: dict = None,
         walk: Walk | None = Walk(), extra=(), sweep=(), keeps=(), absent=(),
-        held_out: bool = True, **fields) -> RunSpec:
+        held_out: bool = True, scales=(), **fields) -> RunSpec:
     """One run at the paper's settings, and its default and smoke overrides (``absent``:
     the profiles that leave it out; ``walk=None``: a run without the walk probe;
     ``held_out=False``: without the held-out accuracy)."""
@@ -69,7 +69,7 @@ def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: 
     for profile in absent:
         OVERRIDES[label][profile] = None
     named = ("optimizer",) if {"GD", "SGD"} & set(label.split()) else ()  # its label says
-    return RunSpec(label, base, sweep, keeps=keeps + named)
+    return RunSpec(label, base, sweep, keeps=keeps + named, scales=scales)
 
 
 def sgd(arch: str, lr: float, walk_epochs: tuple = PAPER_EPOCHS, **kw) -> RunSpec:
@@ -105,6 +105,7 @@ def gd(arch: str, label: str = None, optimizer: str = "gd", steps: int = 450,
     """Full-batch GD at the code's effective η = 0.9 (default profile, narrowed networks:
     0.3, see SHRUNK; the MLP keeps the paper's width and so its η)."""
     return run(label or f"{arch} GD", arch, optimizer=optimizer, lr=0.9, weight_decay=GD_WD,
+               scales=(("weight_decay", 1 / 9),),  # the user's, as the code's 9 chunks have it
                epochs=steps, track_every=10, walk=Walk(upto=upto),
                default={**({} if arch == "MLP" else {"lr": 0.3}), "epochs": default_steps,
                         **({"n_train": 2000} if arch.startswith("VGG") else {}),
