@@ -84,7 +84,8 @@ def test_bad_input_fails_before_anything_runs():
 def test_gd_takes_a_ninth_of_the_users_weight_decay_as_the_codes_nine_chunks_do():
     # the code steps with 0.1 on the sum of 9 chunk gradients: η = 0.9, weight decay 1e-4 / 9;
     # weight_decay=5e-4 gave GD 5e-4, nine times the code's, beside SGD's 5e-4
-    for params, gd_wd, sgd_wd in (({}, 1e-4 / 9, 1e-4), ({"weight_decay": "5e-4"}, 5e-4 / 9, 5e-4)):
+    for params, gd_wd, sgd_wd in (({}, 1e-4 / 9, 1e-4),
+                                  ({"weight_decay": "5e-4"}, 5e-4 / 9, 5e-4)):
         runs = dict(registry.resolve("walk-5", "default", params))
         assert runs["VGG-11 noise-study GD"].weight_decay == pytest.approx(gd_wd)
         assert runs["VGG-11 noise-study GD + noise 0.1"].weight_decay == pytest.approx(gd_wd)
