@@ -63,3 +63,15 @@ def test_a_paper_book_replots_committed_results_and_trains_nothing(tmp_path, mon
 def test_a_figure_whose_paper_profile_is_its_default_is_not_shown_twice():
     assert outcomes.same_as_paper("sagun-4", registry.resolve("sagun-4", "default"))
     assert not outcomes.same_as_paper("1", registry.resolve("1", "default"))
+
+
+def test_a_figure_made_with_the_users_parameters_says_so_in_its_footer(tmp_path, monkeypatch):
+    # the footer said only 'profile smoke': a saved image with gamma=0.5 looked like the
+    # profile's own figure
+    seen, real = [], outcomes._plot
+    monkeypatch.setattr(outcomes, "_plot", lambda figure, runs, missing, footer:
+                        seen.append(footer) or real(figure, runs, missing, footer))
+    outcomes.assemble("walk-28", "smoke", {}, {}, {}, tmp_path, user="lr=0.5 lr_grid=0.1,0.2")
+    outcomes.assemble("walk-28", "smoke", {}, {}, {}, tmp_path)
+    assert "Xing Fig. 28 · profile smoke with lr=0.5 lr_grid=0.1,0.2 · " in seen[0]
+    assert "Xing Fig. 28 · profile smoke · " in seen[1]

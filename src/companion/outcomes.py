@@ -26,8 +26,10 @@ from .analyses import post_hoc, stored_analysis
 
 
 def assemble(fig_id: str, profile: str, runs: dict, missing: dict, parameters: dict,
-             output_dir: Path, elapsed_s: float = 0.0) -> FigureOutcome:
-    """Plot the runs, evaluate the figure's claims, write the outputs."""
+             output_dir: Path, elapsed_s: float = 0.0, user: str = "") -> FigureOutcome:
+    """Plot the runs, evaluate the figure's claims, write the outputs. ``user``: the
+    user's parameters as given ('gamma=0.5 lr_grid=0.1,0.2'), named in the footer so that
+    the image says it is not the profile's own figure."""
     figure = registry.get_figure(fig_id)
     hardware = ", ".join(sorted({r["provenance"]["device"] for _, r in runs.values()})) \
         or "no training (nothing to run, or its data is missing)"
@@ -36,9 +38,10 @@ def assemble(fig_id: str, profile: str, runs: dict, missing: dict, parameters: d
     commits = sorted({_short_commit(r["provenance"]["commit"]) for _, r in runs.values()})
     versions = sorted({r["provenance"].get("code_version", "?") for _, r in runs.values()})
     name = registry.display_name(fig_id)
-    footer = (f"{name} · profile {profile} · {hardware} · "
+    setting = f"profile {profile}" + (f" with {user}" if user else "")
+    footer = (f"{name} · {setting} · {hardware} · "
               f"commit {', '.join(commits)} · code {', '.join(versions)}") if runs else \
-        f"{name} · profile {profile} · {hardware}"
+        f"{name} · {setting} · {hardware}"
     use_theme()
     out = Path(output_dir) / f"fig-{fig_id}"
     image_path = save_figure(_plot(figure, runs, missing, footer), out / f"fig-{fig_id}.png")

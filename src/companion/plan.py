@@ -154,7 +154,8 @@ class Plan:
             if self.committed_only else self._load_or_train(fig_id)
         outcome = assemble(fig_id, self.profile, runs, missing,
                            {label: c.identity() for label, c in self.runs[fig_id]},
-                           self.output_dir, time.perf_counter() - start)
+                           self.output_dir, time.perf_counter() - start,
+                           " ".join(param_pairs(self.overrides, self.grids)))
         self.outcomes[fig_id] = outcome
         return outcome
 
