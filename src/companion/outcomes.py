@@ -57,22 +57,21 @@ def assemble(fig_id: str, profile: str, runs: dict, missing: dict, parameters: d
 
 def _plot(figure, runs: dict, missing: dict, footer: str):
     """The figure's plot; with no run at all (e.g. no committed GPU results), a panel that
-    says so (the plots drew empty axes or failed)."""
+    says so where the figure's own plot needs runs."""
     import matplotlib.pyplot as plt
 
-    if runs or not missing:  # a figure without runs (Xing Fig. 28, App. E) draws its own
-        try:
-            return figure.plot(runs, footer)
-        except (ValueError, KeyError, IndexError, StopIteration, TypeError):
-            if runs:
-                raise
-            plt.close("all")
-    fig, ax = plt.subplots(figsize=(6.4, 1.6))
-    ax.axis("off")
-    ax.text(0.5, 0.5, f"No results yet for {len(missing)} run(s): "
-                      f"{'; '.join(sorted(set(missing.values())))}",
-            ha="center", va="center", wrap=True)
-    return fig
+    try:
+        return figure.plot(runs, footer)
+    except (ValueError, KeyError, IndexError, StopIteration, TypeError):
+        if runs:
+            raise
+        plt.close("all")
+        fig, ax = plt.subplots(figsize=(6.4, 1.6))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"No results yet for {len(missing)} run(s): "
+                          f"{'; '.join(sorted(set(missing.values())))}",
+                ha="center", va="center", wrap=True)
+        return fig
 
 
 def committed_outcome(fig_id: str, cache: ResultsCache,
