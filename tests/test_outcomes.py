@@ -75,3 +75,20 @@ def test_a_figure_made_with_the_users_parameters_says_so_in_its_footer(tmp_path,
     outcomes.assemble("walk-28", "smoke", {}, {}, {}, tmp_path)
     assert "Xing Fig. 28 · profile smoke with lr=0.5 lr_grid=0.1,0.2 · " in seen[0]
     assert "Xing Fig. 28 · profile smoke · " in seen[1]
+
+
+def test_a_figure_without_any_result_yet_says_so_instead_of_drawing_empty_axes():
+    # Fig. 12 at the paper profile (nothing committed) drew three empty panels, with
+    # matplotlib's 'No artists with labels' warnings; Table 6 (no CIFAR-100 offline) still
+    # shows the paper's numbers
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = outcomes._plot(registry.get_figure("12"), {}, {"resnet32/L=20": "no result yet"},
+                             "Fig. 12 · profile paper")
+    assert len(fig.axes) == 1
+    assert [t.get_text() for t in fig.axes[0].texts] == ["No results yet for 1 run(s): no result "
+                                                         "yet"]
+    table = outcomes._plot(registry.get_figure("table-6"), {}, {"γ=1": "no CIFAR-100"}, "")
+    assert len(table.axes) > 1 and any(ax.patches for ax in table.axes)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import sys
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -57,21 +58,28 @@ def assemble(fig_id: str, profile: str, runs: dict, missing: dict, parameters: d
 
 def _plot(figure, runs: dict, missing: dict, footer: str):
     """The figure's plot; with no run at all (e.g. no committed GPU results), a panel that
-    says so where the figure's own plot needs runs."""
+    says so where the figure's own plot fails or draws nothing (Fig. 12 drew three empty
+    panels); the tables still show the paper's numbers."""
     import matplotlib.pyplot as plt
 
     try:
-        return figure.plot(runs, footer)
+        with warnings.catch_warnings():
+            if not runs:  # an empty panel's legend() warns that it has nothing to show
+                warnings.simplefilter("ignore", UserWarning)
+            fig = figure.plot(runs, footer)
+        if runs or not missing or any(ax.lines or ax.collections or ax.images or ax.patches
+                                      or ax.tables for ax in fig.axes):
+            return fig
     except (ValueError, KeyError, IndexError, StopIteration, TypeError):
         if runs:
             raise
-        plt.close("all")
-        fig, ax = plt.subplots(figsize=(6.4, 1.6))
-        ax.axis("off")
-        ax.text(0.5, 0.5, f"No results yet for {len(missing)} run(s): "
-                          f"{'; '.join(sorted(set(missing.values())))}",
-                ha="center", va="center", wrap=True)
-        return fig
+    plt.close("all")
+    fig, ax = plt.subplots(figsize=(6.4, 1.6))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"No results yet for {len(missing)} run(s): "
+                      f"{'; '.join(sorted(set(missing.values())))}",
+            ha="center", va="center", wrap=True)
+    return fig
 
 
 def committed_outcome(fig_id: str, cache: ResultsCache,

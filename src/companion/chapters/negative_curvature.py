@@ -41,7 +41,9 @@ CIFAR = MNIST.with_overrides(dataset="cifar10")
 def _runs(probe, cifar: bool = False) -> tuple:
     out = [RunSpec("MNIST", MNIST.with_overrides(probes=(Metrics(n_eval=60000), probe)))]
     if cifar:
-        out.append(RunSpec("CIFAR-10", CIFAR.with_overrides(probes=(Metrics(n_eval=60000), probe))))
+        # dataset=mnist (the real training split) or fmnist goes to the MNIST run only
+        out.append(RunSpec("CIFAR-10", CIFAR.with_overrides(probes=(Metrics(n_eval=60000), probe)),
+                           keeps=("dataset",)))
     return tuple(out)
 
 
