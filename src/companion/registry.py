@@ -16,6 +16,7 @@ other papers' are prefixed ("walk-1", "sagun-2", "alain-5"). Each chapter module
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
@@ -73,6 +74,7 @@ class Figure:
 
 
 FIGURES: dict = {}
+ORIGIN: dict = {}  # figure id → (its chapter module's place in CHAPTER_MODULES, its own)
 # modules of companion.chapters, in book order (a chapter's appendix shares its page)
 CHAPTER_MODULES = ("spectrum_growth", "spectrum_growth_appendix", "step_vs_curvature", "nsgd",
                    "barriers", "outlier_counts", "outlier_counts_batches", "outlier_counts_switch",
@@ -104,12 +106,21 @@ def register(figure: Figure) -> Figure:
     if figure.id in FIGURES:
         raise ValueError(f"figure id {figure.id!r} registered twice")
     FIGURES[figure.id] = figure = keep_what_tells_runs_apart(figure)
+    module = sys._getframe(1).f_globals.get("__name__", "").rpartition(".")[2]
+    ORIGIN[figure.id] = (CHAPTER_MODULES.index(module) if module in CHAPTER_MODULES
+                         else len(CHAPTER_MODULES), len(ORIGIN))
     return figure
 
 
 def _load_chapters() -> None:
+    """Every chapter module imported, and the figures in book order: a notebook that
+    imports its chapter's module first registers its figures first."""
     for name in CHAPTER_MODULES:
         importlib.import_module(f"companion.chapters.{name}")
+    if list(FIGURES) != sorted(FIGURES, key=ORIGIN.__getitem__):
+        ordered = sorted(FIGURES.items(), key=lambda item: ORIGIN[item[0]])
+        FIGURES.clear()
+        FIGURES.update(ordered)
 
 
 def figures() -> dict:
