@@ -92,6 +92,15 @@ def test_gd_takes_a_ninth_of_the_users_weight_decay_as_the_codes_nine_chunks_do(
         assert runs["VGG-11 noise-study SGD"].weight_decay == pytest.approx(sgd_wd)
 
 
+def test_the_fidelity_checks_whole_set_run_keeps_every_training_image():
+    # walk.n_eval=300 made the run 'λ_max, every training image' a 300-image run too, and the
+    # fidelity check compared two 300-image subsets: F1 held by construction
+    for params in ({"walk.n_eval": "300"}, {"n_eval": "300"}):
+        runs = dict(registry.resolve("walk-fidelity", "default", params))
+        assert runs["VGG-11 SGD η=0.1"].probe("walk").n_eval == 300
+        assert runs["VGG-11 SGD η=0.1 λ_max, every training image"].probe("walk").n_eval == 5000
+
+
 def test_smoke_figures_and_claims(tmp_path):
     ids = ("walk-1", "walk-2", "walk-table-1", "walk-8", "walk-3", "walk-4", "walk-5",
            "walk-6", "walk-28")
@@ -152,8 +161,8 @@ def test_the_fidelity_check_compares_one_trajectory_on_two_sets(tmp_path):
     assert np.array_equal(cmp["height"][1], L.heights(rows_large))
     (claim,) = outcome.claims
     assert claim.status in ("holds", "fails") and "4 segments, 50 against 200" in claim.evidence
-    # equal sets: nothing to compare
-    same = Plan("walk-fidelity", "smoke", {"walk.n_eval": "50"}, {}, tmp_path / "same",
+    # equal sets (the subset is every training image too): nothing to compare
+    same = Plan("walk-fidelity", "smoke", {"walk.n_eval": "200"}, {}, tmp_path / "same",
                 progress=False).run("walk-fidelity")
     assert same.claims[0].status == "not reached" and "nothing to compare" in same.claims[0].evidence
 

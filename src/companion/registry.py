@@ -198,7 +198,7 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
     built = sorted(set(overrides) & set(FIGURE_BUILT))
     if built:
         raise ParameterError(f"{built[0]} is not a parameter: {FIGURE_BUILT[built[0]]}")
-    resolved, labels, unknown, taken, kept = [], set(), {}, set(), {}
+    resolved, labels, unknown, taken, keeping = [], set(), {}, set(), {}
     sweeps = {model: dict(values) for model, values in figure.grids.get(profile, {}).items()}
     for name, values in (grids or {}).items():  # the user's grids replace every model's
         if values:
@@ -236,7 +236,7 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
         config = config.with_overrides(**{k: getattr(config, k) * f for k, f in spec.scales
                                           if k in mine})
         resolved.append((label, validate(config)))
-        kept[label] = sorted(set(user) & set(spec.keeps))
+        keeping[label] = sorted(set(user) & set(spec.keeps))
         if sets_sizes(overrides):  # beyond the network or the machine: say so before training
             problems = size_problems(config)
             if problems:
@@ -252,7 +252,7 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
                 f"train {', '.join(dict.fromkeys(kept)) or 'nothing'}); drop model={model}"
                 + (f", or run it at profile {' or '.join(where)}" if where else ""))
         raise ParameterError(f"figure {figure.id} has no run at profile {profile!r}")
-    check_distinct(figure.id, resolved, kept, overrides)
+    check_distinct(figure.id, resolved, keeping, overrides)
     nowhere = {name: why for name, why in unknown.items() if name not in taken}
     if nowhere and untaken is None:  # a parameter that no run of the figure has a place for
         raise ParameterError(next(iter(nowhere.values())))

@@ -177,10 +177,10 @@ def check_finite(name: str, value: Any) -> None:
 
 def validated_with(config: RunConfig, user: Mapping) -> RunConfig:
     """``validate(config.with_overrides(**user))``, after refusing a value that is not finite
-    (:func:`check_finite`) or one :func:`value_problems` names, and where the two ways a user's value crashes
-    ``config.validate`` become errors that say what to write: a pool of 0 (it tests
-    ``28 % pool``) and one number where a list is expected (``hidden=50`` given from Python;
-    the command line's ``hidden=50`` is read as a list)."""
+    (:func:`check_finite`) or that :func:`value_problems` names, and where the two ways a
+    user's value crashes ``config.validate`` become errors that say what to write: a pool of
+    0 (it tests ``28 % pool``) and one number where a list is expected (``hidden=50`` given
+    from Python; the command line's ``hidden=50`` is read as a list)."""
     for name, value in user.items():
         check_finite(name, value)
     checked = config.with_overrides(**user)

@@ -88,11 +88,12 @@ def sgd(arch: str, lr: float, walk_epochs: tuple = PAPER_EPOCHS, **kw) -> RunSpe
 
 def hessian_run(arch: str, lr: float, n_hessian: int, label: str = None,
                 walk: Walk | None = None, default: dict = None, smoke: dict = None,
-                paper: dict = None) -> RunSpec:
+                paper: dict = None, keeps: tuple = ()) -> RunSpec:
     """SGD with λ_max (Lanczos, top 1) and the held-out accuracy each epoch: the spec's runs
     for Figs. 3 and 7 (R15, R16). The walk runs at the same η take the same steps (no probe
     touches training), so this is their λ_max; ``walk`` lets the run interpolate too."""
-    return run(label or f"{arch} SGD η={lr:g} λ_max", arch, lr=lr, walk=walk, keeps=("lr",),
+    return run(label or f"{arch} SGD η={lr:g} λ_max", arch, lr=lr, walk=walk,
+               keeps=("lr",) + keeps,
                extra=(TopEigen(top_k=1, n_hessian=25000, hessian_batch_size=500,
                                lanczos_tol=1e-3),),
                default={"epochs": 20, "n_hessian": n_hessian, "lanczos_tol": 1e-2,
@@ -153,7 +154,8 @@ VGG_HESS = hessian_run(
     "VGG-11", 0.1, 250, label="VGG-11 SGD η=0.1 λ_max, every training image",
     walk=Walk(epochs=PAPER_EPOCHS, first=PER_EPOCH), paper={"walk.n_eval": 45000},
     default={"walk.epochs": DEFAULT_EPOCHS, "walk.n_eval": 5000},
-    smoke={"walk.epochs": (1, 2), "walk.first": PER_EPOCH, "walk.n_eval": 200})
+    smoke={"walk.epochs": (1, 2), "walk.first": PER_EPOCH, "walk.n_eval": 200},
+    keeps=("n_eval", "walk.n_eval"))  # every training image, whatever the subset's size
 RES_HESS = hessian_run("ResNet-56", 0.3, 150)
 RES_GD = gd("ResNet-56", held_out=False)
 MLP1, MLP_GD = sgd("MLP", 0.1), gd("MLP")   # committed at the paper profile: left as made
