@@ -39,6 +39,25 @@ def test_every_figure_has_caption_claims_plot_and_shrunk_text():
         assert "TBD" not in figure.shrunk["default"], fig_id
 
 
+def test_figures_are_in_book_order_whatever_was_imported_first():
+    # a notebook imports its chapter's module first (the nsgd notebook: nsgd_tables), which
+    # registered its figures before the others; a submodule (barriers_fidelity) belongs to
+    # its chapter's place
+    import subprocess
+    import sys
+
+    def listed(first: str) -> list:
+        code = f"{first}from companion import registry; print(' '.join(registry.figures()))"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True)
+        return done.stdout.split()
+
+    natural = listed("")
+    assert natural[:6] == ["1", "2", "3", "4", "9", "10"] and natural[-1] == "alain-passes"
+    assert listed("import companion.chapters.nsgd_tables; "
+                  "import companion.chapters.barriers_fidelity; ") == natural
+
+
 def test_unknown_figure_and_profile_list_valid_ones():
     with pytest.raises(registry.UnknownFigureError, match=r"valid ids: \['1', '2', '3', '4', '9', '10'"):
         registry.get_figure("99")

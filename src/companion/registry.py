@@ -107,8 +107,10 @@ def register(figure: Figure) -> Figure:
         raise ValueError(f"figure id {figure.id!r} registered twice")
     FIGURES[figure.id] = figure = keep_what_tells_runs_apart(figure)
     module = sys._getframe(1).f_globals.get("__name__", "").rpartition(".")[2]
-    ORIGIN[figure.id] = (CHAPTER_MODULES.index(module) if module in CHAPTER_MODULES
-                         else len(CHAPTER_MODULES), len(ORIGIN))
+    # the chapter module it belongs to: itself, or the one its name extends (barriers_dynamics)
+    owner = max((m for m in CHAPTER_MODULES if module.startswith(m)), key=len, default=None)
+    ORIGIN[figure.id] = (CHAPTER_MODULES.index(owner) if owner else len(CHAPTER_MODULES),
+                         len(ORIGIN))
     return figure
 
 
