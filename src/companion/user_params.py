@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from .config import ParameterError, RunConfig, validate
 from .models import MODEL_OPTIONS
 from .optim import OPTIMIZERS, optimizer_options
-from .tasks import DATA_OPTIONS
+from .tasks import data_options
 
 INHERITED = ("width", "batch_norm", "seed", "device")  # user overrides a start_from run shares
 # fields of a run that its figure builds, so that PARAMS cannot set them: why, and instead
@@ -39,7 +39,7 @@ def field_value(config: RunConfig, name: str) -> Any:
     if name in {f.name for f in fields(RunConfig)}:
         return getattr(config, name)
     for options in ({**MODEL_OPTIONS.get(config.model, {}), **dict(config.model_options)},
-                    {**DATA_OPTIONS.get(config.dataset, {}), **dict(config.data_options)},
+                    data_options(config),
                     optimizer_options(config) if config.optimizer in OPTIMIZERS else {}):
         if name in options:
             return options[name]
