@@ -76,6 +76,7 @@ def test_parameters_that_set_no_size_build_no_network(monkeypatch):
         raise AssertionError("a network was built for a parameter that sets no size")
     monkeypatch.setattr(run_sizes, "_count", built)
     registry.resolve("4", "smoke", {"lr": "0.3", "seed": "2"})
+    registry.resolve("4", "smoke", {"metrics.n_eval": "64"})   # a subset is checked unbuilt
 
 
 @pytest.mark.parametrize("fig, param, message", [
@@ -95,6 +96,27 @@ def test_more_examples_than_the_split_has_are_refused_before_training(fig, param
         registry.resolve(fig, "smoke", param)
     registry.resolve("1", "smoke", {"n_train": "50000"})   # the whole split: allowed
     registry.resolve("table-7", "smoke", {"n_train": "24936"})   # 24,936 + 64 = 25,000
+
+
+@pytest.mark.parametrize("fig, profile, param, message", [
+    ("walk-table-2", "default", {"walk.n_eval": "6000"},
+     r"'VGG-11 SGD η=0.1': walk.n_eval=6000 is more than the run's 5,000 training examples"
+     r" \(its probe 'walk' takes a subset of them\): ask for at most 5,000, or raise n_train"),
+    ("1", "smoke", {"metrics.n_eval": "129"}, r"metrics.n_eval=129 is more than the run's 128 "),
+    ("walk-3", "smoke", {"n_hessian": "201"}, r"n_hessian=201 is more than the run's 200 "),
+    ("sagun-8", "smoke", {"line.n_eval": "500"}, r"line.n_eval=500 is more than the run's 256 "),
+    ("1", "default", {"n_hessian": "3000", "n_train": "2000"}, r"n_hessian=3000 .* 2,000 ")])
+def test_a_probes_subset_beyond_the_training_set_is_refused(fig, profile, param, message):
+    # before, the tasks took every training example silently, under a run key, a footer and
+    # a provenance that said more
+    with pytest.raises(ParameterError, match=rf"figure {fig}'s run .*{message}"):
+        registry.resolve(fig, profile, param)
+    registry.resolve("1", "smoke", {"metrics.n_eval": "128"})   # all of them: allowed
+    # a figure's own subsets are cut to a training set the user shrinks (Fig. 1's 2,500
+    # Hessian examples), and a run that keeps its subset keeps it (the fidelity check's
+    # every-training-image run: 5,000)
+    registry.resolve("1", "default", {"n_train": "2000"})
+    registry.resolve("walk-fidelity", "default", {"n_train": "2000"})
 
 
 @pytest.mark.parametrize("fig, name, value", [("1", "width", "inf"), ("1", "width", "1e300"),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 from .config import MODEL_DATASETS, ParameterError, RunConfig, validate
-from .run_sizes import sets_sizes, size_problems
+from .run_sizes import asked_beyond
 from .user_params import (FIGURE_BUILT, check_distinct, keep_what_tells_runs_apart, parent_of,
                           user_parameters, validated_with)
 
@@ -239,10 +239,9 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
                                           if k in mine})
         resolved.append((label, validate(config)))
         keeping[label] = sorted(set(user) & set(spec.keeps))
-        if sets_sizes(overrides):  # beyond the network or the machine: say so before training
-            problems = size_problems(config)
-            if problems:
-                raise ParameterError(f"figure {figure.id}'s run {label!r}: " + "; ".join(problems))
+        problems = asked_beyond(config, overrides, mine)  # say so before training
+        if problems:
+            raise ParameterError(f"figure {figure.id}'s run {label!r}: " + "; ".join(problems))
     if not resolved and figure.runs:
         if "model" in overrides:  # the profile leaves every run of that model out
             model = overrides["model"]

@@ -33,6 +33,9 @@ STEERING_OPTIONS = ("directions", "tracked")  # NSGD refreshes max(directions, t
 # the user's parameters that change the network (and so its size) or what is solved for
 NETWORK_FIELDS = ("model", "dataset", "width", "batch_norm")
 SPLIT_FIELDS = ("n_train", "n_test", "n_val")  # how much of the data set's splits a run takes
+# the probes' options that take the first (or fixed) n of the run's training examples; 0,
+# where allowed, means all of them (probes_spectra.DenseSpectrum, SubsetAgreement)
+SUBSET_OPTIONS = ("n_eval", "n_hessian", "n_loss", "n_large")
 BUILD_EXAMPLES = 2  # the network's shapes need the data set's, not its examples
 GIB = 2 ** 30
 
@@ -149,6 +152,45 @@ def split_problems(config: RunConfig) -> list:
                    f"overlaps the {used:,} training examples: {config.dataset} has {train:,}, "
                    f"so lower n_val or n_train until they sum to at most {train:,}")
     return out
+
+
+def subset_problems(config: RunConfig, asked: Mapping) -> list:
+    """A probe's subset of the training examples that the user asked (``asked``: the names
+    the run takes, ``walk.n_eval`` or ``n_hessian``) to be larger than the run's training
+    set: the tasks would take all of it silently, under a key and a footer that say more.
+    Only the user's: a figure's own subsets are cut to a training set the user shrank."""
+    if config.dataset == "ptb":  # its n_train counts tokens, and its probes take sequences
+        return []
+    from .tasks import BLOBS_N
+
+    try:
+        sizes = split_sizes(config.dataset)
+    except OSError:  # no data set offline: loading it is the run's to report
+        return []
+    used = config.n_train or (sizes[0] if sizes else BLOBS_N)
+    if sizes:
+        used = min(used, sizes[0])
+    out = []
+    for written in asked:
+        owner, _, option = str(written).rpartition(".")
+        if option not in SUBSET_OPTIONS:
+            continue
+        for probe in config.probes:
+            n = getattr(probe, option, None)
+            if owner in ("", probe.name) and isinstance(n, int) and n > used:
+                out.append(f"{written}={n} is more than the run's {used:,} training examples "
+                           f"(its probe {probe.name!r} takes a subset of them): ask for at "
+                           f"most {used:,}, or raise n_train")
+    return out
+
+
+def asked_beyond(config: RunConfig, overrides: Mapping, taken: Mapping) -> list:
+    """What the user's parameters (``overrides``; ``taken``: those the run takes) ask of the
+    run beyond its network, its data or the machine: :func:`size_problems` where they set a
+    size (:func:`sets_sizes`: the network is built on the meta device), and
+    :func:`subset_problems`, which builds nothing."""
+    return (size_problems(config) if sets_sizes(overrides) else []) + subset_problems(
+        config, taken)
 
 
 def host_memory() -> int:
