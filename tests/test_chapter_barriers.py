@@ -101,6 +101,22 @@ def test_the_fidelity_checks_whole_set_run_keeps_every_training_image():
         assert runs["VGG-11 SGD η=0.1 λ_max, every training image"].probe("walk").n_eval == 5000
 
 
+def test_a_label_that_derives_a_field_stays_true_under_the_users_parameters():
+    # before: n_train=10000 left the run 'every training image' on 5,000 of them, and
+    # epochs=30 left Fig. 8's 'every epoch' interpolating epochs 1–20 only
+    for fid in ("walk-fidelity", "walk-3"):
+        for n in (2000, 10000):
+            full = dict(registry.resolve(fid, "default", {"n_train": str(n)}))[
+                "VGG-11 SGD η=0.1 λ_max, every training image"]
+            assert full.n_train == full.probe("walk").n_eval == n
+    every = dict(registry.resolve("walk-8", "default", {"epochs": "30"}))[
+        "VGG-11 SGD η=0.1 every epoch"]
+    assert every.epochs == 30 and every.probe("walk").epochs == tuple(range(1, 31))
+    with pytest.raises(ParameterError, match="walk.epochs is what the runs of figure walk-8 "
+                                             "are labelled by"):
+        registry.resolve("walk-8", "default", {"walk.epochs": "1,2"})
+
+
 def test_smoke_figures_and_claims(tmp_path):
     ids = ("walk-1", "walk-2", "walk-table-1", "walk-8", "walk-3", "walk-4", "walk-5",
            "walk-6", "walk-28")

@@ -53,6 +53,9 @@ class RunSpec:
     # (field, factor) pairs its label names relative to the user's value (SGD(η/2)): the
     # user's lr=0.02 runs it at 0.01, so that the baselines stay at their multiple of η
     scales: tuple = ()
+    # config → the fields its label derives from others, set last ('every epoch': the walk's
+    # epochs from the run's), so that the user's epochs=30 keeps the label true
+    derived: Optional[Callable[[RunConfig], dict]] = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,7 @@ def resolve(fig_id: Any, profile: str = "default", overrides: Optional[Mapping] 
         config = config.with_overrides(**mine)  # then SGD(η/2) at half the user's (read) η
         config = config.with_overrides(**{k: getattr(config, k) * f for k, f in spec.scales
                                           if k in mine})
+        config = config.with_overrides(**spec.derived(config)) if spec.derived else config
         resolved.append((label, validate(config)))
         keeping[label] = sorted(set(user) & set(spec.keeps))
         problems = asked_beyond(config, overrides, mine)  # say so before training

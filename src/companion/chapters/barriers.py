@@ -42,7 +42,7 @@ def _held_out(dataset: str, n: int):
 
 def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: dict = None,
         walk: Walk | None = Walk(), extra=(), sweep=(), keeps=(), absent=(),
-        held_out: bool = True, scales=(), **fields) -> RunSpec:
+        held_out: bool = True, scales=(), derived=None, **fields) -> RunSpec:
     """One run at the paper's settings, and its default and smoke overrides (``absent``:
     the profiles that leave it out; ``walk=None``: a run without the walk probe;
     ``held_out=False``: without the held-out accuracy)."""
@@ -69,7 +69,7 @@ def run(label: str, arch: str, default: dict = None, smoke: dict = None, paper: 
     for profile in absent:
         OVERRIDES[label][profile] = None
     named = ("optimizer",) if {"GD", "SGD"} & set(label.split()) else ()  # its label says
-    return RunSpec(label, base, sweep, keeps=keeps + named, scales=scales)
+    return RunSpec(label, base, sweep, keeps=keeps + named, scales=scales, derived=derived)
 
 
 def sgd(arch: str, lr: float, walk_epochs: tuple = PAPER_EPOCHS, **kw) -> RunSpec:
@@ -88,7 +88,7 @@ def sgd(arch: str, lr: float, walk_epochs: tuple = PAPER_EPOCHS, **kw) -> RunSpe
 
 def hessian_run(arch: str, lr: float, n_hessian: int, label: str = None,
                 walk: Walk | None = None, default: dict = None, smoke: dict = None,
-                paper: dict = None, keeps: tuple = ()) -> RunSpec:
+                paper: dict = None, keeps: tuple = (), derived=None) -> RunSpec:
     """SGD with λ_max (Lanczos, top 1) and the held-out accuracy each epoch: the spec's runs
     for Figs. 3 and 7 (R15, R16). The walk runs at the same η take the same steps (no probe
     touches training), so this is their λ_max; ``walk`` lets the run interpolate too."""
@@ -98,7 +98,7 @@ def hessian_run(arch: str, lr: float, n_hessian: int, label: str = None,
                                lanczos_tol=1e-3),),
                default={"epochs": 20, "n_hessian": n_hessian, "lanczos_tol": 1e-2,
                         **(default or {})},
-               smoke={"n_hessian": 100, **(smoke or {})}, paper=paper)
+               smoke={"n_hessian": 100, **(smoke or {})}, paper=paper, derived=derived)
 
 
 def gd(arch: str, label: str = None, optimizer: str = "gd", steps: int = 450,
@@ -131,6 +131,18 @@ SHRUNK = {
               "images instead of all 45,000 (the GPU budget), un-augmented, in fixed batches"),
 }
 
+
+def every_epoch(config) -> dict:
+    """'every epoch': the walk interpolates each epoch the run trains (the user's epochs=30
+    too)."""
+    return {"walk.epochs": tuple(range(1, config.epochs + 1))}
+
+
+def every_training_image(config) -> dict:
+    """'every training image': the walk's subset is the run's whole training set."""
+    return {"walk.n_eval": config.n_train}
+
+
 # Held-out accuracy only where a figure shows it (Figs. 3, 5–7, 25–27): the walk runs of the
 # trajectories, tables and Fig. 8 and the trajectory figures' GD runs go without (the MLP's,
 # committed at the paper profile, are left as made); Table 2's second rows interpolate its
@@ -139,7 +151,7 @@ VGG1 = sgd("VGG-11", 0.1, held_out=False)
 VGG05 = sgd("VGG-11", 0.05, walk_epochs=TABLE_EPOCHS, held_out=False)
 VGG_GD = gd("VGG-11", held_out=False)
 VGG_EVERY = run("VGG-11 SGD η=0.1 every epoch", "VGG-11", walk=Walk(epochs=tuple(range(1, 41))),
-                keeps=("lr",),
+                keeps=("lr", "walk.epochs"), derived=every_epoch,
                 default={"epochs": 20, "walk.epochs": tuple(range(1, 21)), "walk.every": 5},
                 smoke={"walk.epochs": (1, 2), "walk.every": 2}, paper={"epochs": 40},
                 held_out=False)
@@ -155,7 +167,8 @@ VGG_HESS = hessian_run(
     walk=Walk(epochs=PAPER_EPOCHS, first=PER_EPOCH), paper={"walk.n_eval": 45000},
     default={"walk.epochs": DEFAULT_EPOCHS, "walk.n_eval": 5000},
     smoke={"walk.epochs": (1, 2), "walk.first": PER_EPOCH, "walk.n_eval": 200},
-    keeps=("n_eval", "walk.n_eval"))  # every training image, whatever the subset's size
+    keeps=("n_eval", "walk.n_eval"),  # every training image, whatever the subset's size
+    derived=every_training_image)
 RES_HESS = hessian_run("ResNet-56", 0.3, 150)
 RES_GD = gd("ResNet-56", held_out=False)
 MLP1, MLP_GD = sgd("MLP", 0.1), gd("MLP")   # committed at the paper profile: left as made
