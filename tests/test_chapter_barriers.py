@@ -295,6 +295,34 @@ def test_the_lambda_plot_draws_the_lanczos_residual_and_names_an_unresolved_lamb
     plt.close(fig)
 
 
+def test_the_lambda_claims_leave_out_an_unresolved_lambda_max():
+    """ResNet-56 ×1/4 at the default profile: epoch 1's λ_max stopped at 7.9e-05 with a
+    residual far larger (the plot names it), and H1 read it as 'the first', so that λ_max
+    could only have risen; the claims now start at the first resolved epoch and say so."""
+    from companion.chapters import barriers_dynamics_claims as D
+
+    def record(epoch, lam, res):
+        return {"step": epoch * 15, "epoch": epoch, "phase": "epoch", "eigenvalues": [lam],
+                "residuals": [res], "val_acc": 0.1 + 0.01 * epoch}
+
+    lam = {1: (7.9e-05, 0.9), 2: (32.0, 0.5), 3: (51.0, 0.4), 4: (135.0, 2.0), 5: (30.0, 0.3),
+           6: (10.0, 0.2), 7: (15.0, 0.2)}
+    result = {"history": [record(e, v, d) for e, (v, d) in lam.items()]}
+    runs = {"ResNet-56 SGD η=0.3 λ_max": (None, result)}
+    status, evidence = D.h1_flatter().check(runs)
+    assert status is True and "λ_max epoch 2 32, min 10 (epoch 6), last 15" in evidence
+    assert "epoch 1 left out: Lanczos residual > 0.25 |λ_max|" in evidence
+    status, evidence = D.h2_inverse().check(runs)
+    assert "over 6 epochs; epoch 1 left out" in evidence
+    result["history"][0].update(eigenvalues=[40.0], residuals=[0.5])   # resolved: read
+    status, evidence = D.h1_flatter().check(runs)
+    assert "λ_max epoch 1 40," in evidence and "left out" not in evidence
+    for i in (1, 2):   # fewer than three resolved epochs: not reached, not decided
+        result["history"][i].update(residuals=[1e3])
+    result["history"] = result["history"][:4]
+    assert D.h1_flatter().check(runs)[0] == D.NOT_REACHED
+
+
 def test_cosine_claims_on_runs_shorter_than_their_rule_are_not_reached():
     """B1/B2 average the cosines from iteration 50 on and N6 from step 20 on: a run that
     stopped before that has no such numbers, and NaN gave 'fails' (B1 at smoke, 20 steps)."""

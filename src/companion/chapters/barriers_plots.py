@@ -7,11 +7,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import landscape as L
-from ..claims import curvature_records
 from ..plotting import footer, sweep_colors
 from .barriers_claims import (DEFAULT_EPOCHS, PAPER_EPOCHS, TABLE_EPOCHS, cosines, epoch_rows,
                               segments, trace, val_acc, walk_epochs)
-from .barriers_dynamics_claims import quadratic_walk, sweep_labels
+from .barriers_dynamics_claims import UNRESOLVED, lambda_residuals, quadratic_walk, sweep_labels
 
 DISTANCE = r"‖$\theta_t - \theta_0$‖"  # the distance axes' label
 SHOWN = 40  # segments of an epoch drawn in a trajectory figure (the paper's first 40)
@@ -184,17 +183,6 @@ def lambda_plot(runs: dict, footer_text: str = "") -> plt.Figure:
     ax.legend(handles=handles, loc="upper left", fontsize=8)
     footer(fig, footer_text)
     return fig
-
-
-UNRESOLVED = 0.25  # a λ_max whose residual exceeds this fraction of it is called unresolved
-
-
-def lambda_residuals(result: dict) -> tuple:
-    """(epochs, λ_max, its Lanczos residual ‖Hv − θv‖) at init and every epoch: an eigenvalue
-    of H lies within the residual of each value."""
-    records = curvature_records(result, ("init", "epoch"))
-    return ([x["epoch"] for x in records], [x["eigenvalues"][0] for x in records],
-            [x["residuals"][0] if x.get("residuals") else 0.0 for x in records])
 
 
 def _count(n: int, noun: str) -> str:
