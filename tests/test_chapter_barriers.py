@@ -266,7 +266,7 @@ def test_the_cosine_panels_name_the_running_mean_they_draw():
 
 
 def test_the_lambda_plot_draws_the_lanczos_residual_and_names_an_unresolved_lambda_max():
-    """Lanczos stops at tol × max|θ|: at ResNet-56's initialization (no BatchNorm) a large
+    """Lanczos stops at tol × max|θ|: at the narrowed ResNet-56's initialization a large
     negative eigenvalue sets that scale, and λ_max stopped at −0.05 with residual 1.67 (the
     true value is near 1.5). The figure draws each value's residual as its error bar and
     names the epochs whose residual exceeds a quarter of |λ_max|."""
