@@ -75,8 +75,13 @@ def test_parameters_that_set_no_size_build_no_network(monkeypatch):
     def built(*args):
         raise AssertionError("a network was built for a parameter that sets no size")
     monkeypatch.setattr(run_sizes, "_count", built)
-    registry.resolve("4", "smoke", {"lr": "0.3", "seed": "2"})
     registry.resolve("4", "smoke", {"metrics.n_eval": "64"})   # a subset is checked unbuilt
+
+    def loaded(*args):   # nor is a data set loaded for the split's size
+        raise AssertionError("a data set was loaded for a parameter that sets no size")
+    monkeypatch.setattr(run_sizes, "split_sizes", loaded)
+    registry.resolve("4", "smoke", {"lr": "0.3", "seed": "2"})
+    registry.resolve("walk-8", "default")
 
 
 @pytest.mark.parametrize("fig, param, message", [
