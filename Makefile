@@ -34,7 +34,10 @@ $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	@# its kernel spec is staged in a mkdtemp folder it never removes: stage it here, then drop it
+	@mkdir -p $(VENV)/.kernelspec-tmp
+	TMPDIR=$(CURDIR)/$(VENV)/.kernelspec-tmp $(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	@rm -rf $(VENV)/.kernelspec-tmp
 	@touch $@
 
 setup: $(VENV)/.installed
