@@ -142,7 +142,8 @@ plan.show("walk-2")
 # table's ResNet row still crosses barriers early (5 of epoch 1's 15 segments, 1 of epoch
 # 2's), so T6 still fails. In all: 33 of the chapter's 63 claims hold, as at ×1/4, for
 # 1,829 s of ResNet-56 runs against 1,236, which would take the chapter to about 53
-# minutes, past its 45. The default keeps ×1/4; `make reproduce FIG=walk-7 PARAMS="width=0.5"` runs a figure the wider way.
+# minutes, past its 45. The default keeps ×1/4;
+# `make reproduce FIG=walk-7 PARAMS="width=0.5"` runs a figure the wider way.
 
 # %% tags=["remove-input"]
 plan.show("walk-table-1")
@@ -176,7 +177,8 @@ plan.show("walk-8")
 # Fig. 7's λ_max falls from 9.5 to 5.5 only (H1 fails, H2 holds; without augmentation both
 # hold), Table 1 is unchanged in its verdicts (VGG-11 crosses barriers in 6% of epoch 1's
 # segments), and Table 2's T10 now fails (barriers in 3.0% of the segments at η = 0.05
-# against 1.2% at 0.1): one claim gained, two lost. The default keeps the spec's un-augmented images.
+# against 1.2% at 0.1): one claim gained, two lost. The default keeps the spec's
+# un-augmented images.
 
 # %% tags=["remove-input"]
 plan.show("walk-3")
