@@ -159,7 +159,7 @@ def subset_problems(config: RunConfig, asked: Mapping) -> list:
     the run takes, ``walk.n_eval`` or ``n_hessian``) to be larger than the run's training
     set: the tasks would take all of it silently, under a key and a footer that say more.
     Only the user's: a figure's own subsets are cut to a training set the user shrank."""
-    named = [str(w).rpartition(".") for w in asked if str(w).split(".")[-1] in SUBSET_OPTIONS]
+    named = [str(w) for w in asked if str(w).rpartition(".")[2] in SUBSET_OPTIONS]
     if not named or config.dataset == "ptb":  # PTB's n_train counts tokens, not sequences
         return []  # (and nothing is loaded for the split's size unless it is needed)
     from .tasks import BLOBS_N
@@ -172,8 +172,8 @@ def subset_problems(config: RunConfig, asked: Mapping) -> list:
     if sizes:
         used = min(used, sizes[0])
     out = []
-    for owner, _, option in named:
-        written = f"{owner}.{option}" if owner else option
+    for written in named:
+        owner, _, option = written.rpartition(".")
         for probe in config.probes:
             n = getattr(probe, option, None)
             if owner in ("", probe.name) and isinstance(n, int) and n > used:

@@ -10,7 +10,8 @@ from .. import landscape as L
 from ..plotting import footer, sweep_colors
 from .barriers_claims import (DEFAULT_EPOCHS, PAPER_EPOCHS, TABLE_EPOCHS, cosines, epoch_rows,
                               segments, trace, val_acc, walk_epochs)
-from .barriers_dynamics_claims import UNRESOLVED, lambda_residuals, quadratic_walk, sweep_labels
+from .barriers_dynamics_claims import (UNRESOLVED, lambda_residuals, quadratic_walk,
+                                       sweep_labels, unresolved)
 
 DISTANCE = r"‖$\theta_t - \theta_0$‖"  # the distance axes' label
 SHOWN = 40  # segments of an epoch drawn in a trajectory figure (the paper's first 40)
@@ -168,14 +169,14 @@ def lambda_plot(runs: dict, footer_text: str = "") -> plt.Figure:
     epochs, lam, res = lambda_residuals(r)
     ax.errorbar(epochs, lam, yerr=res, fmt="o-", color="#d62728", capsize=3,
                 label="λ_max (Lanczos; bar: residual ‖Hv − θv‖)")
-    unresolved = [e for e, v, d in zip(epochs, lam, res) if d > UNRESOLVED * abs(v)]
-    if unresolved:  # the stopping rule scales with max|θ|: a large negative one hides λ_max
-        ax.annotate(f"epoch {', '.join(f'{e:g}' for e in unresolved)}: residual > "
+    left = [e for e, v, d in zip(epochs, lam, res) if unresolved(v, d)]
+    if left:  # the stopping rule scales with max|θ|: a large negative one hides λ_max
+        ax.annotate(f"epoch {', '.join(f'{e:g}' for e in left)}: residual > "
                     f"{UNRESOLVED:g} |λ_max| (Lanczos stops at tol × max|θ|, and a larger "
                     "negative eigenvalue sets max|θ|)", (0.5, 1.01), xycoords="axes fraction",
                     ha="center", va="bottom", fontsize=7, color="#d62728")
     ax.set(xlabel="epoch", ylabel="λ_max of the Hessian")
-    ax.set_title(label, pad=14 if unresolved else 6)
+    ax.set_title(label, pad=14 if left else 6)
     twin = ax.twinx()
     twin.plot(*zip(*val_acc(r)), "s-", color="#1f77b4", ms=3, label="held-out accuracy")
     twin.set_ylabel("held-out accuracy", color="#1f77b4")
